@@ -1,0 +1,2 @@
+/** vmdedup public API: everything other code and outside tests may use. */
+export * from "./hypervisor/index.ts";
