@@ -60,6 +60,11 @@ export class Guest {
     return this.hv.readPage(this, gfn, offset, length);
   }
 
+  /** Copies length bytes from offset into `out` (no allocation: Bun pays ~2 us for a fresh 4 KiB array). */
+  readInto(gfn: number, out: Uint8Array, offset = 0, length = Math.min(out.length, PAGE_SIZE - offset)): Uint8Array {
+    return this.hv.readPageInto(this, gfn, offset, length, out);
+  }
+
   /** Balloons pages out: they become unpopulated and their frames lose a mapping. */
   discard(gfn: number, count = 1): void {
     this.hv.discardPages(this, gfn, count);

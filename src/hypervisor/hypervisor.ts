@@ -248,12 +248,21 @@ export class Hypervisor {
   }
 
   /** @internal */ readPage(g: Guest, gfn: number, offset: number, length: number): Uint8Array {
+    this.checkSpan(offset, length);
+    return this.readPageInto(g, gfn, offset, length, new Uint8Array(length));
+  }
+
+  /** @internal */ readPageInto(g: Guest, gfn: number, offset: number, length: number, out: Uint8Array): Uint8Array {
     this.checkGfn(g, gfn);
     this.checkSpan(offset, length);
+    if (!(out instanceof Uint8Array) || out.length < length) throw new InvalidArgumentError(`out must be a Uint8Array of at least ${length} bytes`);
     const f = this.pageTable.slotFrame[g.slotBase + gfn]!;
-    if (f < 0) return new Uint8Array(length);
-    const off = this.memory.byteOffset(f) + offset;
-    return this.memory.segmentOf(f).slice(off, off + length);
+    if (f < 0) out.fill(0, 0, length);
+    else {
+      const off = this.memory.byteOffset(f) + offset;
+      out.set(this.memory.segmentOf(f).subarray(off, off + length));
+    }
+    return out;
   }
 
   /** @internal */ discardPages(g: Guest, gfn: number, count: number): void {
