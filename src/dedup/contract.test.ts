@@ -1,0 +1,268 @@
+/**
+ * The contract every dedup policy honours, run against each policy (as hono runs one suite
+ * against every router). Policy-specific behaviour is tested beside each policy.
+ */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import {
+  BusyError,
+  Hypervisor,
+  InvalidArgumentError,
+  OutOfMachineMemoryError,
+  POLICIES,
+  VmdedupError,
+  createScanner,
+  maxSharing,
+  type Guest,
+  type Policy,
+} from "../index.ts";
+
+const PAGE = 4096;
+
+/** A page whose content is determined by `id` (0 = all zeros). */
+function content(id: number): Uint8Array {
+  const p = new Uint8Array(PAGE);
+  if (id === 0) return p;
+  p.fill(id & 0xff);
+  new DataView(p.buffer).setUint32(100, id);
+  return p;
+}
+
+/** Two guests: contents 1..6 duplicated within and across guests, zero pages, unique pages. */
+function staticImage(hv: Hypervisor, mode: "hvm" | "pv" = "hvm"): Guest[] {
+  const a = hv.createGuest({ pages: 32, mode, name: "a" });
+  const b = hv.createGuest({ pages: 32, mode, name: "b" });
+  for (let i = 0; i < 24; i++) {
+    a.write(i, 0, content(i < 12 ? 1 + (i % 6) : 1000 + i));
+    b.write(i, 0, content(i < 12 ? 1 + (i % 4) : i < 16 ? 0 : 2000 + i));
+  }
+  return [a, b];
+}
+
+function expectedSaving(hv: Hypervisor, useZeroPages: boolean): number {
+  const o = maxSharing(hv);
+  // without the zero frame, zero pages still merge among themselves (one KSM page holds them)
+  return useZeroPages ? o.savablePages : o.savablePagesExclZero + Math.max(o.zeroPages - 1, 0);
+}
+
+function savedPages(hv: Hypervisor): number {
+  const s = hv.stats();
+  return s.sharingMappings + s.zeroMapped;
+}
+
+function snapshot(guests: Guest[]): Uint8Array[][] {
+  return guests.map((g) => Array.from({ length: g.pages }, (_, i) => g.read(i)));
+}
+
+for (const policy of POLICIES) {
+  const merges = policy !== "none";
+  describe(`contract: ${policy}`, () => {
+    test("options are validated; one scanner per hypervisor", async () => {
+      const hv = new Hypervisor({ frames: 8 });
+      expect(() => createScanner(hv, { policy, maxPageSharing: 1 })).toThrow(InvalidArgumentError);
+      expect(() => createScanner(hv, { policy, workers: -1 })).toThrow(InvalidArgumentError);
+      expect(() => createScanner(hv, { policy, workers: 1.5 })).toThrow(InvalidArgumentError);
+      expect(() => createScanner(hv, { policy, pagesToScan: 0 })).toThrow(InvalidArgumentError);
+      expect(() => createScanner(hv, { policy: "bogus" as Policy })).toThrow(InvalidArgumentError);
+      const s = createScanner(hv, { policy });
+      expect(s.options.useZeroPages).toBe(policy !== "ksm");
+      expect([s.options.pagesToScan, s.options.sleepMillisecs, s.options.maxPageSharing, s.options.smartScan]).toEqual([100, 20, 256, true]);
+      expect(() => createScanner(hv, { policy })).toThrow(VmdedupError);
+      expect(() => s.set({ maxPageSharing: 1 })).toThrow(InvalidArgumentError);
+      await s.close();
+      const again = createScanner(hv, { policy });
+      await again.close();
+      hv.audit();
+    });
+
+    test("a static image reaches the oracle's saving and reads never change", async () => {
+      const hv = new Hypervisor({ frames: 128 });
+      const guests = staticImage(hv);
+      const before = snapshot(guests);
+      const s = createScanner(hv, { policy, pagesToScan: 7 });
+      await s.fullScans(4);
+      expect(s.stats().fullScans).toBe(4);
+      expect(snapshot(guests)).toEqual(before);
+      const expected = merges ? expectedSaving(hv, s.options.useZeroPages) : 0;
+      expect(savedPages(hv)).toBe(expected);
+      const st = s.stats();
+      expect(st.pagesSharing + st.zeroPages).toBe(expected);
+      if (merges) expect(st.pagesShared).toBe(hv.stats().sharedFrames);
+      hv.audit();
+      await s.close();
+    });
+
+    test("stopped scanners do nothing; run=2 unmerges everything", async () => {
+      const hv = new Hypervisor({ frames: 128 });
+      const guests = staticImage(hv);
+      const before = snapshot(guests);
+      const s = createScanner(hv, { policy });
+      await s.fullScans(3);
+      s.setRun(0);
+      expect(await s.scan()).toBe(0);
+      expect(s.fullScans(1)).rejects.toThrow(VmdedupError);
+      s.setRun(2);
+      expect(s.run).toBe(2);
+      expect(hv.stats()).toMatchObject({ sharedFrames: 0, sharingMappings: 0, zeroMapped: 0 });
+      expect(s.stats()).toMatchObject({ pagesShared: 0, pagesSharing: 0, zeroPages: 0 });
+      expect(snapshot(guests)).toEqual(before);
+      s.setRun(1);
+      await s.fullScans(3);
+      expect(savedPages(hv)).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
+      hv.audit();
+      await s.close();
+    });
+
+    test("nothing registered: fullScans resolves at once and counts nothing", async () => {
+      const hv = new Hypervisor({ frames: 128 });
+      const [a] = staticImage(hv);
+      const s = createScanner(hv, { policy, mergeAny: false });
+      await s.fullScans(2);
+      expect(s.stats().fullScans).toBe(0);
+      expect(await s.scan()).toBe(0);
+      s.register(a!);
+      await s.fullScans(3);
+      expect(s.stats().fullScans).toBe(3);
+      expect(() => s.register(a!, 40)).toThrow(InvalidArgumentError);
+      hv.audit();
+      await s.close();
+    });
+
+    test("unregister unmerges its range, is all-or-nothing, and the rest stays merged", async () => {
+      const hv = new Hypervisor({ frames: 64 });
+      const guests = staticImage(hv);
+      const before = snapshot(guests);
+      const s = createScanner(hv, { policy });
+      await s.fullScans(3);
+      const [a, b] = guests as [Guest, Guest];
+      s.unregister(b, 0, 16);
+      for (let i = 0; i < 16; i++) expect(b.isShared(i) || b.frameOf(i) === hv.zeroFrame).toBe(false);
+      expect(snapshot(guests)).toEqual(before);
+      hv.audit();
+      await s.fullScans(2);
+      for (let i = 0; i < 16; i++) expect(b.isShared(i) || b.frameOf(i) === hv.zeroFrame).toBe(false);
+      if (merges) expect(a.isShared(0)).toBe(true);
+      // fill the machine, then an unregister that needs frames must change nothing
+      const filler = hv.createGuest({ pages: 64 });
+      let n = 0;
+      while (hv.stats().framesFree > 0) filler.write(n, 0, content(5000 + n++));
+      if (merges && hv.stats().sharingMappings > 0) {
+        const st = JSON.stringify(hv.stats());
+        expect(() => s.unregister(a)).toThrow(OutOfMachineMemoryError);
+        expect(JSON.stringify(hv.stats())).toBe(st);
+      }
+      hv.audit();
+      await s.close();
+    });
+
+    test("a guest created during a pass joins at the next pass; destroyed guests drop out", async () => {
+      const hv = new Hypervisor({ frames: 256 });
+      staticImage(hv);
+      const s = createScanner(hv, { policy, pagesToScan: 5 });
+      await s.scan();
+      const late = hv.createGuest({ pages: 16, name: "late" });
+      for (let i = 0; i < 16; i++) late.write(i, 0, content(1 + (i % 3)));
+      const scannedBefore = s.stats().pagesScanned;
+      await s.fullScans(1); // finishes the current pass only
+      if (merges && policy !== "esx") expect(s.stats().pagesScanned - scannedBefore).toBe(48 - 5);
+      for (let i = 0; i < 16; i++) expect(late.isShared(i)).toBe(false);
+      await s.fullScans(3);
+      if (merges) expect(late.isShared(0)).toBe(true);
+      expect(savedPages(hv)).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
+      hv.destroyGuest(late);
+      await s.fullScans(2);
+      expect(savedPages(hv)).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
+      const st = s.stats();
+      expect(st.pagesSharing + st.zeroPages).toBe(savedPages(hv));
+      hv.audit();
+      await s.close();
+    });
+
+    test("hash collisions never merge different content", async () => {
+      const hv = new Hypervisor({ frames: 128 });
+      const guests = staticImage(hv);
+      const before = snapshot(guests);
+      const s = createScanner(hv, { policy, fingerprintOverride: () => 0n });
+      await s.fullScans(4);
+      expect(snapshot(guests)).toEqual(before);
+      expect(savedPages(hv)).toBeLessThanOrEqual(expectedSaving(hv, true));
+      hv.audit();
+      await s.close();
+    });
+
+    test("maxPageSharing cannot change while pages are shared", async () => {
+      const hv = new Hypervisor({ frames: 128 });
+      staticImage(hv);
+      const s = createScanner(hv, { policy });
+      await s.fullScans(3);
+      s.set({ maxPageSharing: 256 }); // the current value is fine
+      if (merges) expect(() => s.set({ maxPageSharing: 16 })).toThrow(BusyError);
+      s.setRun(2);
+      s.set({ maxPageSharing: 16 });
+      expect(s.options.maxPageSharing).toBe(16);
+      hv.audit();
+      await s.close();
+    });
+
+    test("property: random writes, discards and scans match a shadow copy", async () => {
+      const op = fc.oneof(
+        fc.record({ k: fc.constant("write" as const), g: fc.nat(1), p: fc.nat(11), c: fc.nat(4) }),
+        fc.record({ k: fc.constant("byte" as const), g: fc.nat(1), p: fc.nat(11), v: fc.nat(2) }),
+        fc.record({ k: fc.constant("discard" as const), g: fc.nat(1), p: fc.nat(11) }),
+        fc.record({ k: fc.constant("scan" as const), n: fc.integer({ min: 1, max: 30 }) }),
+        fc.record({ k: fc.constant("pass" as const) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), fc.boolean(), async (ops, pv) => {
+          const hv = new Hypervisor({ frames: 40 });
+          const guests = [0, 1].map((i) => hv.createGuest({ pages: 12, mode: pv ? "pv" : "hvm", name: `g${i}` }));
+          const shadow = guests.map(() => Array.from({ length: 12 }, () => new Uint8Array(PAGE)));
+          const s = createScanner(hv, { policy, pagesToScan: 5, maxPageSharing: 3 });
+          try {
+            for (const o of ops) {
+              if (o.k === "write") {
+                guests[o.g]!.write(o.p, 0, content(o.c));
+                shadow[o.g]![o.p]!.set(content(o.c));
+              } else if (o.k === "byte") {
+                guests[o.g]!.write(o.p, 4095, new Uint8Array([o.v]));
+                shadow[o.g]![o.p]![4095] = o.v;
+              } else if (o.k === "discard") {
+                guests[o.g]!.discard(o.p);
+                shadow[o.g]![o.p]!.fill(0);
+              } else if (o.k === "scan") await s.scan(o.n);
+              else await s.fullScans(1);
+              for (let g = 0; g < 2; g++) for (let p = 0; p < 12; p++) expect(guests[g]!.read(p)).toEqual(shadow[g]![p]!);
+              hv.audit();
+            }
+            await s.fullScans(3);
+            expect(savedPages(hv)).toBe(merges ? expectedSavingCapped(hv, s.options.useZeroPages, 3) : 0);
+            hv.audit();
+          } finally {
+            await s.close();
+          }
+        }),
+        { numRuns: 60, seed: 7 },
+      );
+    });
+  });
+}
+
+/** The oracle's saving when no frame may hold more than `cap` mappings. */
+function expectedSavingCapped(hv: Hypervisor, useZeroPages: boolean, cap: number): number {
+  const counts = new Map<string, number>();
+  let zero = 0;
+  for (const g of hv.guests)
+    for (let i = 0; i < g.pages; i++) {
+      if (g.frameOf(i) < 0) continue;
+      const bytes = g.read(i);
+      if (useZeroPages && bytes.every((b) => b === 0)) {
+        zero++;
+        continue;
+      }
+      const key = Bun.hash.xxHash3(bytes).toString() + ":" + bytes[100] + ":" + bytes[4095];
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  let saved = zero;
+  for (const n of counts.values()) saved += n - Math.ceil(n / cap);
+  return saved;
+}
