@@ -17,7 +17,8 @@
  * hv.mapZero and always confirm with a byte compare (hv.share verifies again).
  */
 import { InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest, type Hypervisor } from "../hypervisor/index.ts";
-import { PageHasher, type FrameHasher } from "./fingerprint.ts";
+import type { FrameHasher } from "./fingerprint.ts";
+import { createFrameHasher } from "./pool/index.ts";
 import type { Policy, ResolvedScannerOptions, RunMode, Scanner, ScannerKnobs, ScannerStats, ScannerWork } from "./types.ts";
 
 export abstract class ScannerBase implements Scanner {
@@ -34,11 +35,15 @@ export abstract class ScannerBase implements Scanner {
   private passGuests: Guest[] | null = null;
   private cursorGuest = 0;
   private cursorGfn = 0;
+  private cursorUsed = false; // a pass of this cursor has started (peekVisits)
   // counters common to all policies
   fullScanCount = 0;
   pagesScanned = 0;
   pagesSkipped = 0;
   protected workCounters: ScannerWork = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
+  /** False: pages mapped to the zero frame are passed over like unpopulated ones (KSM's walk
+   * does not see the zero page); true: they are visited. */
+  protected visitZeroMapped = true;
   private closed = false;
 
   constructor(
@@ -47,7 +52,7 @@ export abstract class ScannerBase implements Scanner {
     hasher?: FrameHasher,
   ) {
     this.options = options;
-    this.hasher = hasher ?? new PageHasher(hv.memory, options.fingerprintOverride);
+    this.hasher = hasher ?? createFrameHasher(hv.memory, options, this);
     this.sync();
   }
 
@@ -173,6 +178,12 @@ export abstract class ScannerBase implements Scanner {
     Object.assign(this.options, next);
   }
 
+  /** Abandons the current pass: the next batch starts a new one (KSM's run=2 leaves its cursor
+   * at the head of the mm list). */
+  protected restartPass(): void {
+    this.passGuests = null;
+  }
+
   /** Policies veto knob changes here (e.g. BusyError for maxPageSharing while pages are shared). */
   protected applyKnobs(_next: ResolvedScannerOptions): void {}
 
@@ -189,10 +200,12 @@ export abstract class ScannerBase implements Scanner {
   protected scanBatch(pages: number): number {
     const sf = this.hv.pageTable.slotFrame;
     const reg = this.registered;
+    const skipFrame = this.visitZeroMapped ? -2 : this.hv.zeroFrame;
     let visited = 0;
     while (visited < pages) {
       if (this.passGuests === null) {
         this.passGuests = this.hv.guests.slice();
+        this.cursorUsed = true;
         this.cursorGuest = 0;
         this.cursorGfn = 0;
         this.onPassStart();
@@ -213,7 +226,7 @@ export abstract class ScannerBase implements Scanner {
           const s = base + gfn;
           if (reg[s] === 0) continue;
           const f = sf[s]!;
-          if (f < 0) continue;
+          if (f < 0 || f === skipFrame) continue;
           if (this.shouldSkip(s, f)) {
             this.pagesSkipped++;
             continue;
@@ -239,6 +252,52 @@ export abstract class ScannerBase implements Scanner {
       this.visit(slot, frame);
     }
     return visited;
+  }
+
+  // ---- hash-ahead (worker pool, src/dedup/pool) ---------------------------------------------------
+  /** Whether a visit of (slot, frame) would hash the page; the pool hashes ahead only those. No side effects. */
+  protected wouldHash(_slot: number, frame: number): boolean {
+    return frame !== this.hv.zeroFrame;
+  }
+
+  /**
+   * @internal Read-only peek of the visit order, for the worker pool (changes nothing). Writes up to
+   * `max` upcoming candidates into slots/frames, in visit order: registered, populated pages for
+   * which wouldHash() holds (shouldSkip is not consulted: it may have side effects). `after`: -1 =
+   * from the cursor (the start of the next pass if none is in progress), -2 = from the start of
+   * the next pass, a slot = after that slot in the current pass. Fewer than `max`: the pass ends.
+   * Lists nothing until this cursor has started a pass: a policy with its own order (esx's
+   * scanBatch) gets no hash-ahead unless it overrides this to expose that order.
+   */
+  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number): number {
+    if (!this.cursorUsed) return 0;
+    const inPass = this.passGuests !== null && after !== -2;
+    const guests = inPass ? this.passGuests! : this.hv.guests;
+    let gi = 0;
+    let gfn = 0;
+    if (after === -1 && inPass) {
+      gi = this.cursorGuest;
+      gfn = this.cursorGfn;
+    } else if (after >= 0) {
+      while (gi < guests.length && guests[gi]!.slotBase + guests[gi]!.pages <= after) gi++;
+      if (gi < guests.length && guests[gi]!.slotBase <= after) gfn = after - guests[gi]!.slotBase + 1;
+    }
+    const sf = this.hv.pageTable.slotFrame;
+    const reg = this.registered;
+    let n = 0;
+    for (; gi < guests.length && n < max; gi++, gfn = 0) {
+      const g = guests[gi]!;
+      if (g.destroyed) continue;
+      for (let s = g.slotBase + gfn, e = g.slotBase + g.pages; s < e && n < max; s++) {
+        if (reg[s] !== 1) continue;
+        const f = sf[s]!;
+        if (f < 0 || !this.wouldHash(s, f)) continue;
+        slots[n] = s;
+        frames[n] = f;
+        n++;
+      }
+    }
+    return n;
   }
 
   async fullScans(n = 1): Promise<void> {

@@ -42,6 +42,8 @@ export class MachineMemory {
   readonly zeroFrame: number;
   readonly segments: Uint8Array[];
   readonly segmentBuffers: SharedArrayBuffer[];
+  /** Buffer views of the segments (no copy), for allocation-free native compares. */
+  readonly segmentBufs: Buffer[];
   readonly frameRefcount: Uint32Array;
   readonly frameState: Uint8Array;
   readonly frameWriteGen: Uint32Array;
@@ -61,6 +63,7 @@ export class MachineMemory {
       this.segmentBuffers.push(buf);
       this.segments.push(new Uint8Array(buf));
     }
+    this.segmentBufs = this.segmentBuffers.map((b) => Buffer.from(b));
     this.frameRefcount = new Uint32Array(new SharedArrayBuffer(total * 4));
     this.frameState = new Uint8Array(new SharedArrayBuffer(total));
     this.frameWriteGen = new Uint32Array(new SharedArrayBuffer(total * 4));
@@ -118,18 +121,22 @@ export class MachineMemory {
     else dst.set(src.subarray(so, so + PAGE_SIZE), doff);
   }
 
-  /** Byte-exact comparison of two frames (memcmp order: <0, 0, >0). */
+  /** Byte-exact comparison of two frames (memcmp order: <0, 0, >0), in place, no allocation. */
   compareFrames(a: number, b: number): number {
-    return Buffer.compare(this.view(a), this.view(b));
+    const oa = (a & SEGMENT_FRAME_MASK) << PAGE_SHIFT;
+    const ob = (b & SEGMENT_FRAME_MASK) << PAGE_SHIFT;
+    return this.segmentBufs[a >>> SEGMENT_FRAME_SHIFT]!.compare(this.segmentBufs[b >>> SEGMENT_FRAME_SHIFT]!, ob, ob + PAGE_SIZE, oa, oa + PAGE_SIZE);
   }
 
   framesEqual(a: number, b: number): boolean {
-    return a === b || Buffer.compare(this.view(a), this.view(b)) === 0;
+    return a === b || this.compareFrames(a, b) === 0;
   }
 
   isZeroFrameContent(f: number): boolean {
-    return Buffer.compare(this.view(f), ZERO_PAGE) === 0;
+    const off = (f & SEGMENT_FRAME_MASK) << PAGE_SHIFT;
+    return this.segmentBufs[f >>> SEGMENT_FRAME_SHIFT]!.compare(ZERO_PAGE_BUF, 0, PAGE_SIZE, off, off + PAGE_SIZE) === 0;
   }
 }
 
 export const ZERO_PAGE: Uint8Array = new Uint8Array(PAGE_SIZE);
+const ZERO_PAGE_BUF = Buffer.from(ZERO_PAGE.buffer);

@@ -1,9 +1,77 @@
-// PLACEHOLDER: being written; replaced by the real policy.
-import { VmdedupError } from "../../hypervisor/index.ts";
-import { NoneScanner } from "../none.ts";
-export class VmdedupScanner extends NoneScanner {
-  constructor(...args: ConstructorParameters<typeof NoneScanner>) {
-    super(...args);
-    throw new VmdedupError("policy vmdedup is not implemented yet");
+/**
+ * Policy "vmdedup": de-duplication inside the hypervisor, after VMDedup (Shaikh et al., IC2E 2014).
+ *
+ * The scanner walks every registered page in the ksm_do_scan order of ScannerBase and keeps one
+ * global hash index of 64-bit page fingerprints (xxHash3 through this.hasher; see
+ * hash-scanner-base.ts for the index, the lookup/merge step and the statistics).
+ *
+ * What the hypervisor knows and a process-level scanner (KSM) does not: the write generation of
+ * every machine frame, bumped on every change of its bytes and on every allocation, so
+ * (frame, generation) names one version of one page's content. Each slot remembers the
+ * (frame, generation) seen at its last visit. A visit then costs:
+ *   - nothing, when the page maps the zero frame, or is unchanged and already indexed or merged
+ *     (a merged page must still map a SHARED frame: sharing lost without a write is re-processed
+ *     with the remembered fingerprint, no hash);
+ *   - no hash either, when it is unchanged and VOLATILE: it is now known stable, so it is looked
+ *     up and indexed with the fingerprint remembered from the visit that saw it change;
+ *   - one hash otherwise (first visit, or written since the last visit), then the lookup/merge
+ *     step. A never-seen page is indexed at once, so a duplicate merges on its first visit; a
+ *     page seen written is merged if a partner is indexed, else held out as VOLATILE for a pass.
+ * So a pass over memory in which nothing was written hashes no page at all.
+ *
+ * Unshared entries are validated by generation: an entry stands for its page while the page
+ * still maps the entry's frame at the entry's generation (a frame that was freed, rewritten or
+ * reallocated has a different generation). A full byte compare precedes every merge anyway.
+ */
+import { HashScannerBase, Kind } from "./hash-scanner-base.ts";
+import { FrameState } from "../../hypervisor/index.ts";
+
+export class VmdedupScanner extends HashScannerBase {
+  readonly policy = "vmdedup" as const;
+
+  protected visit(slot: number, frame: number): void {
+    const hv = this.hv;
+    if (frame === hv.zeroFrame) {
+      this.seeZeroMapped(slot);
+      return;
+    }
+    const m = hv.memory;
+    const gen = m.frameWriteGen[frame]!;
+    const k = this.kind[slot]!;
+    if (this.seenFrame[slot] === frame && this.seenGen[slot] === gen && k !== Kind.NONE && k !== Kind.ZERO) {
+      if (k === Kind.INDEXED) return;
+      if (k === Kind.MERGED && m.frameState[frame] === FrameState.SHARED) return;
+      // unchanged, but volatile (now stable) or no longer shared: no new hash needed
+      const hi = this.hashHi[slot]!;
+      const lo = this.hashLo[slot]!;
+      this.forgetSlot(slot);
+      this.process(slot, frame, hi, lo, false);
+      return;
+    }
+    const changed = k !== Kind.NONE;
+    if (changed) this.forgetSlot(slot);
+    this.hasher.hashFrame(slot, frame);
+    this.seenFrame[slot] = frame;
+    this.seenGen[slot] = gen;
+    this.process(slot, frame, this.hasher.hi, this.hasher.lo, changed);
+  }
+
+  /** Hash ahead (worker pool) only pages a visit would hash: written since their last visit. */
+  protected override wouldHash(slot: number, frame: number): boolean {
+    if (frame === this.hv.zeroFrame) return false;
+    const k = this.kind[slot]!;
+    return !(this.seenFrame[slot] === frame && this.seenGen[slot] === this.hv.memory.frameWriteGen[frame] && k !== Kind.NONE && k !== Kind.ZERO);
+  }
+
+  protected hintValid(pos: number, _hi: number, _lo: number): boolean {
+    const ix = this.index;
+    const h = ix.aux[pos]!;
+    const f = ix.frame[pos]!;
+    return (
+      this.kind[h] === Kind.INDEXED &&
+      this.hv.pageTable.slotFrame[h] === f &&
+      this.hv.memory.frameWriteGen[f] === ix.gen[pos] &&
+      this.registered[h] === 1
+    );
   }
 }

@@ -1,0 +1,27 @@
+/**
+ * The hashing worker pool (issue 4). createFrameHasher picks the hasher of a scanner: the calling
+ * thread for workers: 0 and for a fingerprintOverride (a JS function that cannot run in a
+ * worker); else a WorkerPool hashing ahead of the scanner's cursor (workers start at the first
+ * chunk there is to hash: a policy whose order cannot be peeked, like esx, starts none).
+ */
+import type { MachineMemory } from "../../hypervisor/index.ts";
+import { PageHasher, type FrameHasher, type FingerprintFn } from "../fingerprint.ts";
+import { WorkerPool, warnIfMoreThanCores, type VisitOrderSource } from "./worker-pool.ts";
+
+export { WorkerPool, DEFAULT_CHUNK, resetCoreWarning, type PoolCounters, type PoolOptions, type VisitOrderSource } from "./worker-pool.ts";
+
+export function createFrameHasher(
+  memory: MachineMemory,
+  opts: { workers: number; fingerprintOverride?: FingerprintFn },
+  source: VisitOrderSource,
+): FrameHasher {
+  warnIfMoreThanCores(opts.workers);
+  if (opts.workers === 0 || opts.fingerprintOverride) return new PageHasher(memory, opts.fingerprintOverride);
+  return new WorkerPool(memory, source, { workers: opts.workers });
+}
+
+/** The pool of a scanner, or null when it hashes in its own thread (tests and benchmarks). */
+export function poolOf(scanner: object): WorkerPool | null {
+  const h = (scanner as { hasher?: unknown }).hasher;
+  return h instanceof WorkerPool ? h : null;
+}

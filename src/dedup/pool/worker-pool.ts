@@ -1,0 +1,401 @@
+/**
+ * WorkerPool: a FrameHasher that hashes ahead of the scanner on N Bun workers (protocol.ts).
+ *
+ * Algorithm. The scanner (the owner) still visits pages one by one in the single-thread order and
+ * calls hashFrame(slot, frame) when a visit needs a hash. The pool keeps two chunks of upcoming
+ * visits, A (being consumed) and B (being hashed ahead), each up to `chunk` (slot, frame) pairs
+ * peeked from the scanner's cursor (VisitOrderSource.peekVisits, read-only, in visit order, so
+ * the slots of a chunk ascend). At hashFrame(slot, frame):
+ *   - slot lies in A's remaining range: advance A's pointer to it (the slots ascend);
+ *   - else slot lies in B's range: retire A (close its buffer, wait for claimed sub-chunks),
+ *     B becomes A and the freed buffer is refilled with the chunk after it (workers hash it
+ *     while the owner consumes A: the pipeline);
+ *   - else the pool is out of step (a new pass, a page became (un)populated, another visit
+ *     order): resync = drop both chunks and peek two new ones after the cursor, with a
+ *     doubling back-off while the chunks served under 1/8 of their pages (a policy with its
+ *     own visit order, like esx, or one that hashes only a few of the pages it visits).
+ * If the position is found, the frame and the generation match (protocol.ts, "Validity"), the
+ * owner waits until the sub-chunk is done and takes the worker's hash; in every other case it
+ * hashes inline. pagesHashed counts one per call either way, so every counter and merge is the
+ * same for every worker count.
+ *
+ * Workers start lazily with the first chunk (a scanner that never hashes, or whose visit order
+ * peekVisits cannot tell, spawns nothing); until one is READY the owner hashes inline.
+ *
+ * Faults. The owner never blocks for long: waiting on a sub-chunk gives up after faultMillis and
+ * then rebuilds the pool (terminates every worker, new shared buffer so that a late write of a
+ * stuck worker cannot land in a reused chunk, new workers) and hashes inline. A worker that dies
+ * while the owner is idle is seen through its "close" event: its claimed sub-chunk is re-run by
+ * the owner and the worker replaced. Either way no page is lost or counted twice: results are
+ * only ever a cache, validated per visit.
+ */
+import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
+import type { FrameHasher } from "../fingerprint.ts";
+import {
+  CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, STOP, SUB, SUB_SHIFT, WAKE,
+  bufWord, checkChunk, claimBWord, claimJWord, claimSeqWord, hashRange, poolBufferBytes, poolViews,
+  type FrameReader, type PoolViews,
+} from "./protocol.ts";
+import type { WorkerInit } from "./hash-worker.ts";
+
+/** The scanner side of hash-ahead: ScannerBase.peekVisits. */
+export interface VisitOrderSource {
+  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number): number;
+}
+
+export interface PoolOptions {
+  workers: number;
+  chunk?: number; // pages per chunk, multiple of 64 (default DEFAULT_CHUNK)
+  faultMillis?: number; // give up waiting on a sub-chunk after this long (default 250)
+}
+
+/**
+ * Pages per chunk. Measured (pool.bench.ts, raw re-hash of 1 GiB, 2 workers, 5 interleaved rounds):
+ * 1024 -> 1.73 M pages/s, 4096 -> 1.85 M, 16384 -> 2.34 M; owner dispatch cost is 1-1.6% of a
+ * chunk at every size, so the larger chunk wins by amortising the pipeline stalls (worker wake-up
+ * ~100 us, owner catching up at chunk ends). 2 x 16384 positions x 24 B = 0.8 MB of shared buffer.
+ */
+export const DEFAULT_CHUNK = 16384;
+
+export interface PoolCounters {
+  hits: number; // hashFrame calls served from a worker's result
+  misses: number; // hashed inline
+  chunks: number; // chunks dispatched
+  resyncs: number;
+  restarts: number; // workers replaced after a fault
+  waits: number; // times the owner had to wait for a sub-chunk
+  dispatchNs: number; // owner time spent peeking + dispatching chunks
+}
+
+const WORKER_URL = new URL("./hash-worker.ts", import.meta.url).href;
+let warnedCores = false;
+/** Warns once per process when `workers` exceeds the cores (allowed: it just does not help). */
+export function warnIfMoreThanCores(workers: number): void {
+  const cores = navigator.hardwareConcurrency;
+  if (workers > cores && !warnedCores) {
+    warnedCores = true;
+    console.warn(`vmdedup: workers: ${workers} is more than the ${cores} cores of this machine; hashing will not get faster`);
+  }
+}
+
+/** Test hook: warn again about more workers than cores. */
+export function resetCoreWarning(): void {
+  warnedCores = false;
+}
+const tmp64 = new BigUint64Array(1);
+const tmp32 = new Uint32Array(tmp64.buffer);
+
+interface Chunk {
+  slots: Int32Array; // owner-private: the slot of each position
+  n: number;
+  seq: number; // 0: not open
+  ptr: number;
+  passEnd: boolean; // the pass ends after the last position
+}
+
+export class WorkerPool implements FrameHasher {
+  hi = 0;
+  lo = 0;
+  pagesHashed = 0;
+  readonly counters: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, dispatchNs: 0 };
+  readonly chunkSize: number;
+  readonly faultMillis: number;
+  /** The live workers (tests may terminate one to simulate a crash). */
+  workers: Worker[] = [];
+  private sab: SharedArrayBuffer | null = null;
+  private v!: PoolViews;
+  private readonly reader: FrameReader;
+  private readonly gen: Uint32Array;
+  private readonly chunks: [Chunk, Chunk];
+  private cur = -1; // buffer index of A
+  private nxt = -1; // buffer index of B
+  private seqCounter = 0;
+  private incarnation = 0;
+  private closed = false;
+  private closing: Promise<void>[] = [];
+  private hitsAtResync = 0;
+  private backoff = 0;
+  private skipResyncs = 0;
+  private pagesSent = 0;
+  private readonly probe = new Int32Array(1);
+  private sentAtResync = 0;
+  private readonly nWorkers: number;
+
+  constructor(
+    private readonly memory: MachineMemory,
+    private readonly source: VisitOrderSource,
+    opts: PoolOptions,
+  ) {
+    if (SEGMENT_FRAMES !== 1 << 18) throw new Error("pool protocol assumes 2^18-frame segments");
+    this.chunkSize = opts.chunk ?? DEFAULT_CHUNK;
+    checkChunk(this.chunkSize);
+    this.faultMillis = opts.faultMillis ?? 250;
+    this.nWorkers = opts.workers;
+    this.reader = { segments: memory.segments, gen: memory.frameWriteGen };
+    this.gen = memory.frameWriteGen;
+    const mk = (): Chunk => ({ slots: new Int32Array(this.chunkSize), n: 0, seq: 0, ptr: 0, passEnd: false });
+    this.chunks = [mk(), mk()];
+  }
+
+  // ---- FrameHasher ----------------------------------------------------------------------------
+  hashFrame(slot: number, frame: number): void {
+    this.pagesHashed++;
+    if (!this.closed) {
+      if (this.serve(slot, frame)) {
+        this.counters.hits++;
+        return;
+      }
+    }
+    this.counters.misses++;
+    const off = (frame & 0x3ffff) << 12;
+    tmp64[0] = Bun.hash.xxHash3(this.memory.segments[frame >>> 18]!.subarray(off, off + 4096));
+    this.lo = tmp32[0]!;
+    this.hi = tmp32[1]!;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopAll();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
+    await Promise.race([Promise.all(this.closing), timeout]);
+    clearTimeout(timer);
+  }
+
+  /** Starts the workers now (they start lazily otherwise) and resolves once all are up. */
+  async started(): Promise<void> {
+    if (this.closed) return;
+    if (this.sab === null) this.start();
+    while (this.sab !== null && Atomics.load(this.v.ctl, READY) < this.nWorkers) await Bun.sleep(1);
+  }
+
+  /** Test hook: worker `index` dies half-way through its `afterClaims`-th sub-chunk. */
+  injectFault(index: number, afterClaims: number, kind: "throw" | "exit"): void {
+    if (this.sab === null) this.start();
+    Atomics.store(this.v.ctl, FAULT_KIND, kind === "exit" ? 2 : 1);
+    Atomics.store(this.v.ctl, FAULT_AFTER, afterClaims);
+    Atomics.store(this.v.ctl, FAULT_WORKER, index);
+  }
+
+  // ---- lookup ---------------------------------------------------------------------------------
+  /** Finds slot in A or B (moving the pipeline on) and serves the worker's hash if valid. */
+  private serve(slot: number, frame: number): boolean {
+    let b = this.cur;
+    if (b >= 0) {
+      const c = this.chunks[b]!;
+      if (c.ptr < c.n && slot >= c.slots[c.ptr]! && slot <= c.slots[c.n - 1]!) return this.take(b, c, slot, frame);
+    }
+    b = this.nxt;
+    if (b >= 0) {
+      const c = this.chunks[b]!;
+      if (slot >= c.slots[0]! && slot <= c.slots[c.n - 1]!) {
+        if (this.inefficient()) {
+          this.resync(); // backs off
+          return false;
+        }
+        if (this.cur >= 0) this.retire(this.cur);
+        if (this.sab === null) return false; // a fault rebuilt the pool while retiring
+        this.cur = b;
+        this.nxt = -1;
+        this.refill();
+        return this.cur === b && this.take(b, c, slot, frame);
+      }
+    }
+    this.resync();
+    return false;
+  }
+
+  private take(b: number, c: Chunk, slot: number, frame: number): boolean {
+    const slots = c.slots;
+    let p = c.ptr;
+    while (p < c.n && slots[p]! < slot) p++;
+    if (p >= c.n || slots[p] !== slot) {
+      c.ptr = p;
+      return false; // a page the peek did not list (became populated/registered since)
+    }
+    c.ptr = p + 1;
+    const v = this.v.bufs[b]!;
+    const g = this.gen[frame]!;
+    if (v.frames[p] !== frame || v.expect[p] !== g) return false;
+    if (!this.waitDone(b, c, p >>> SUB_SHIFT)) return false;
+    if (v.genBefore[p] !== g || v.genAfter[p] !== g) return false;
+    this.lo = v.hash32[2 * p]!;
+    this.hi = v.hash32[2 * p + 1]!;
+    return true;
+  }
+
+  /** Waits until sub-chunk j of buffer b is done; false (hash inline) if no worker is up yet or on a fault. */
+  private waitDone(b: number, c: Chunk, j: number): boolean {
+    if (c.seq === 0) return false;
+    const done = this.v.bufs[b]!.done;
+    let d = Atomics.load(done, j);
+    if (d === c.seq) return true;
+    if (Atomics.load(this.v.ctl, READY) === 0) return false;
+    this.counters.waits++;
+    for (let spin = 0; spin < 2000; spin++) if (Atomics.load(done, j) === c.seq) return true;
+    const deadline = performance.now() + this.faultMillis;
+    for (;;) {
+      d = Atomics.load(done, j);
+      if (d === c.seq) return true;
+      if (performance.now() > deadline) {
+        this.rebuild();
+        return false;
+      }
+      Atomics.wait(done, j, d, 2);
+    }
+  }
+
+  // ---- pipeline -------------------------------------------------------------------------------
+  /** Fills buffer b with up to chunkSize visits after `after` (see peekVisits) and opens it. */
+  private dispatch(b: number, after: number): boolean {
+    const t0 = Bun.nanoseconds();
+    const c = this.chunks[b]!;
+    const v = this.v.bufs[b]!;
+    let n = this.source.peekVisits(after, c.slots, v.frames, this.chunkSize);
+    if (n === 0 && after >= 0) n = this.source.peekVisits(-2, c.slots, v.frames, this.chunkSize);
+    c.n = n;
+    c.ptr = 0;
+    c.seq = 0;
+    if (n === 0) return false;
+    c.passEnd = n < this.chunkSize;
+    const gen = this.gen;
+    const frames = v.frames;
+    const expect = v.expect;
+    for (let i = 0; i < n; i++) expect[i] = gen[frames[i]!]!;
+    c.seq = ++this.seqCounter;
+    const ctl = this.v.ctl;
+    Atomics.store(ctl, bufWord(b, N), n);
+    Atomics.store(ctl, bufWord(b, NSUB), (n + SUB - 1) >>> SUB_SHIFT);
+    Atomics.store(ctl, bufWord(b, SEQ), c.seq);
+    Atomics.store(ctl, bufWord(b, CUR), 0);
+    Atomics.add(ctl, WAKE, 1);
+    Atomics.notify(ctl, WAKE);
+    this.counters.chunks++;
+    this.pagesSent += n;
+    this.counters.dispatchNs += Bun.nanoseconds() - t0;
+    return true;
+  }
+
+  /** Closes buffer b: no new claims; waits for the claimed sub-chunks (so it can be refilled). */
+  private retire(b: number): void {
+    const c = this.chunks[b]!;
+    if (c.seq === 0) return;
+    const old = Atomics.exchange(this.v.ctl, bufWord(b, CUR), CLOSED);
+    const claimed = Math.min(old, (c.n + SUB - 1) >>> SUB_SHIFT);
+    for (let j = 0; j < claimed; j++) if (!this.waitDone(b, c, j)) return; // rebuilt: buffers are new
+    c.seq = 0;
+  }
+
+  /** B := the chunk after A (A is this.cur). */
+  private refill(): void {
+    const a = this.chunks[this.cur]!;
+    const b = 1 - this.cur;
+    const after = a.passEnd ? -2 : a.slots[a.n - 1]!;
+    if (this.dispatch(b, after)) this.nxt = b;
+  }
+
+  /** Whether the chunks sent since the last resync served none or under 1/8 of their pages. */
+  private inefficient(): boolean {
+    const sent = this.pagesSent - this.sentAtResync;
+    const served = this.counters.hits - this.hitsAtResync;
+    return sent > 0 && (served === 0 || (sent >= 4 * SUB && served * 8 < sent));
+  }
+
+  private resync(): void {
+    if (this.skipResyncs > 0) {
+      this.skipResyncs--;
+      return;
+    }
+    this.counters.resyncs++;
+    const backOff = this.inefficient();
+    this.hitsAtResync = this.counters.hits;
+    this.sentAtResync = this.pagesSent;
+    if (this.cur >= 0) this.retire(this.cur);
+    if (this.nxt >= 0) this.retire(this.nxt);
+    this.cur = this.nxt = -1;
+    if (backOff) {
+      // hash inline for the next `backoff` misses (doubling, at most 4 chunks' worth)
+      this.backoff = Math.min(Math.max(this.backoff * 2, SUB), 4 * this.chunkSize);
+      this.skipResyncs = this.backoff;
+      return;
+    }
+    this.backoff = 0;
+    if (this.sab === null) {
+      // not started yet, or rebuilt after a fault: start workers only if there is work
+      if (this.source.peekVisits(-1, this.probe, this.probe, 1) === 0) return;
+      this.start();
+    }
+    if (!this.dispatch(0, -1)) return;
+    this.cur = 0;
+    this.refill();
+  }
+
+  // ---- workers --------------------------------------------------------------------------------
+  private start(): void {
+    this.incarnation++;
+    this.sab = new SharedArrayBuffer(poolBufferBytes(this.chunkSize));
+    this.v = poolViews(this.sab, this.chunkSize);
+    Atomics.store(this.v.ctl, FAULT_WORKER, -1);
+    for (let b = 0; b < 2; b++) Atomics.store(this.v.ctl, bufWord(b, CUR), CLOSED);
+    this.chunks[0].seq = this.chunks[1].seq = 0;
+    this.cur = this.nxt = -1;
+    this.workers = [];
+    for (let i = 0; i < this.nWorkers; i++) this.workers.push(this.spawn(i));
+  }
+
+  private spawn(index: number): Worker {
+    const w = new Worker(WORKER_URL);
+    const inc = this.incarnation;
+    let onClose!: () => void;
+    this.closing.push(new Promise<void>((r) => (onClose = r)));
+    w.addEventListener("close", () => {
+      onClose();
+      if (!this.closed && inc === this.incarnation && this.workers[index] === w) this.replace(index);
+    });
+    w.addEventListener("error", () => {}); // a crash is handled on "close"
+    w.unref();
+    const init: WorkerInit = { memory: this.memory.handles(), pool: this.sab!, chunk: this.chunkSize, index };
+    w.postMessage(init);
+    return w;
+  }
+
+  /** Worker `index` died while the owner was idle: re-run its claimed sub-chunk, start a new one. */
+  private replace(index: number): void {
+    this.counters.restarts++;
+    const ctl = this.v.ctl;
+    const seq = Atomics.load(ctl, claimSeqWord(index));
+    if (seq !== 0) {
+      const b = Atomics.load(ctl, claimBWord(index));
+      const j = Atomics.load(ctl, claimJWord(index));
+      const v = this.v.bufs[b]!;
+      if (Atomics.load(ctl, bufWord(b, SEQ)) === seq && Atomics.load(v.done, j) !== seq) {
+        const n = Atomics.load(ctl, bufWord(b, N));
+        hashRange(this.reader, v, j << SUB_SHIFT, Math.min(n, (j + 1) << SUB_SHIFT));
+        Atomics.store(v.done, j, seq);
+      }
+      Atomics.store(ctl, claimSeqWord(index), 0);
+    }
+    if (Atomics.load(ctl, FAULT_WORKER) === index) Atomics.store(ctl, FAULT_WORKER, -1);
+    this.workers[index] = this.spawn(index);
+  }
+
+  /** A sub-chunk never came back: drop every worker and the shared buffer, start afresh. */
+  private rebuild(): void {
+    this.counters.restarts++;
+    this.stopAll();
+    this.sab = null; // next hashFrame starts a new incarnation; this call hashes inline
+    this.cur = this.nxt = -1;
+  }
+
+  private stopAll(): void {
+    if (this.sab === null) return;
+    const ctl = this.v.ctl;
+    Atomics.store(ctl, STOP, 1);
+    Atomics.add(ctl, WAKE, 1);
+    Atomics.notify(ctl, WAKE);
+    this.incarnation++;
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+}
