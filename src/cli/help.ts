@@ -1,0 +1,47 @@
+/** The --help text; it states the defaults (taken from the code, so it cannot drift). */
+import { SIM_DEFAULTS, listWorkloads } from "../sim/index.ts";
+
+export function helpText(): string {
+  const d = SIM_DEFAULTS;
+  const names = listWorkloads().map((w) => w.name).join(", ");
+  return `vmdedup: simulate memory de-duplication in a hypervisor (VMDedup, Linux KSM, VMware ESX TPS)
+
+Usage:
+  bun run vmdedup run --workload kernel-build --guests 8 --guest-mem 256MiB --policy vmdedup \\
+                      --workers 2 --seed 1 --duration 120s --out results/run.json
+  bun run vmdedup list                 canned workloads, one line each
+  bun run vmdedup demo [--workload W]  a short run of a canned workload under every policy, prints a table
+  bun run vmdedup calibrate [--out F]  (or --calibrate) time the hv/dedup code paths here, write a calibration file
+  bun run vmdedup --help
+
+run flags (default in brackets):
+  -w, --workload NAME|PATH   ${names}, or a spec file (.ts or .json, see workloads/README.md)   [required]
+  -p, --policy P             vmdedup | ksm | esx | none                                   [vmdedup]
+  -g, --guests N             total guests (several families: scaled proportionally)     [from the spec]
+  -m, --guest-mem SIZE       guest memory, e.g. 64MiB, 1GiB (write rates scale with it)  [from the spec]
+      --seed N               content and operation seed                                 [${d.seed}]
+  -d, --duration T           simulated time, e.g. 120s, 2min                            [auto: max(${d.minDurationSec}s, steady phase + 20s,
+                             time for ${d.minFullPasses} full passes over all guest memory at pages-to-scan/sleep-ms)]
+      --pages-to-scan N      pages per scanner batch                                    [${d.pagesToScan}]
+      --sleep-ms N           simulated ms between batches                               [${d.sleepMillisecs}]
+                             (defaults: ${(d.pagesToScan / d.sleepMillisecs) * 1000} pages/s, so a default run covers >= ${d.minFullPasses} passes of every policy)
+      --smart-scan on|off    KSM smart_scan                                             [on]
+      --use-zero-pages on|off merge zero pages onto the zero frame                      [off for ksm, on for vmdedup/esx]
+      --max-page-sharing N   mappings per shared frame                                  [${d.maxPageSharing}]
+      --workers N            hashing worker threads (0 = in the scanner thread)         [${d.workers}]
+      --host-cpus N          simulated host CPUs                                        [${d.hostCpus}]
+      --scanner-nice N       scanner CPU weight as a nice level (-20..19; 19 starves it) [${d.scannerNice}, like ksmd]
+      --scanner-weight W     scanner CPU weight relative to one guest vCPU; overrides --scanner-nice
+                             (e.g. 0.001 reproduces ksmd starving beside busy guests)
+      --tick T               simulated clock tick                                       [${d.tickMs}ms]
+      --sample-every T       metrics sample interval                                    [${d.sampleEverySec}s]
+      --oracle-every T       oracle (max sharing) interval; it hashes every page        [${d.oracleEverySec}s]
+      --calibration FILE     cost constants                                             [src/sim/calibration/default.json]
+      --no-baseline          skip the extra run under policy none (no throughput loss figure)
+  -o, --out FILE             result JSON                                                [results/<workload>-<policy>-s<seed>.json]
+
+Savings are % of all guest memory: "incl. zero" counts pages merged onto the zero frame, "excl. zero" only
+non-zero merges; never-written pages are not backed and save nothing. Exit codes: 0 ok, 1 failure,
+2 bad flags or a bad workload spec. The progress bar shows on a terminal only, never with CI=true.
+`;
+}

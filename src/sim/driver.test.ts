@@ -1,0 +1,85 @@
+import { describe, expect, test } from "bun:test";
+import { allocateCpu } from "./cost-model.ts";
+import { compareWithBaseline, runSimulation } from "./driver.ts";
+import { ResultSchemaError } from "./errors.ts";
+import { validateRunResult } from "./result.ts";
+import type { WorkloadSpec } from "./spec.ts";
+
+const MiB = 2 ** 20;
+
+describe("cpu allocation", () => {
+  test("water filling by weight, capped by demand", () => {
+    const out = new Float64Array(3);
+    allocateCpu(2, Float64Array.of(0.1, 1, 1), Float64Array.of(1, 1, 1), out);
+    expect([...out]).toEqual([0.1, 0.95, 0.95]);
+    allocateCpu(1, Float64Array.of(1, 1, 1), Float64Array.of(2, 1, 1), out);
+    expect([...out]).toEqual([0.5, 0.25, 0.25]);
+    allocateCpu(4, Float64Array.of(1, 1, 0), Float64Array.of(1, 1, 1), out);
+    expect([...out]).toEqual([1, 1, 0]);
+  });
+});
+
+describe("driver", () => {
+  const small = { workload: "web-server", guests: 2, guestMem: 8 * MiB, durationSec: 30, audit: true } as const;
+
+  test("determinism: two runs give identical JSON outside `measured`", async () => {
+    const a = await runSimulation({ ...small, policy: "vmdedup", seed: 3 });
+    const b = await runSimulation({ ...small, policy: "vmdedup", seed: 3 });
+    const strip = (r: typeof a) => JSON.stringify({ ...r, measured: null });
+    expect(strip(a)).toBe(strip(b));
+    expect(a.summary.savingsPct).toBeGreaterThan(0);
+    const c = await runSimulation({ ...small, policy: "vmdedup", seed: 4 });
+    expect(strip(c)).not.toBe(strip(a));
+    validateRunResult(a);
+  });
+
+  test("policy none saves nothing and loses no throughput", async () => {
+    const none = await runSimulation({ ...small, policy: "none" });
+    expect(none.series.savingsPct.every((x) => x === 0)).toBe(true);
+    expect(none.series.pagesSharing.every((x) => x === 0)).toBe(true);
+    expect(none.summary.scannerCpuShare).toBe(0);
+    // steady phase: 2 guests x (20 + 4000) writes/s at 128 MiB, scaled to 8 MiB = 1/16
+    expect(none.summary.steadyGuestOpsPerSec).toBeCloseTo((2 * 4020) / 16, 0);
+    compareWithBaseline(none, none);
+    expect(none.summary.throughputLossPct).toBe(0);
+    const v = compareWithBaseline(await runSimulation({ ...small, policy: "vmdedup" }), none);
+    expect(v.summary.throughputLossPct).not.toBeNull();
+    expect(v.summary.timeToMerge.merged).toBeGreaterThan(0);
+  });
+
+  test("a starved scanner (tiny CPU weight beside busy guests, as ksmd at nice 5 on the real host) merges far less", async () => {
+    // 3 busy guests (each wants 2 CPUs) on 2 host CPUs; half of their memory is shared content
+    const busy: WorkloadSpec = {
+      name: "busy", description: "busy guests", sources: ["test"],
+      families: [{
+        name: "b", guests: 3, memory: "16MiB", cpuPerOp: "1ms",
+        regions: [{ name: "sh", fraction: 0.5, fill: "shared" }, { name: "heap", fraction: 0.5, fill: "private" }],
+        phases: [{ name: "steady", activities: [{ region: "heap", writesPerSec: 2000, writeSize: 64, produces: { unique: 1 } }] }],
+      }],
+    };
+    const o = { workload: busy, durationSec: 10, pagesToScan: 2000, audit: true } as const;
+    const fair = await runSimulation({ ...o, policy: "vmdedup", scannerNice: -5 });
+    const starved = await runSimulation({ ...o, policy: "vmdedup", scannerWeight: 0.001 });
+    expect(starved.summary.scannerCpuShare).toBeLessThan(fair.summary.scannerCpuShare / 3);
+    expect(starved.summary.pagesScanned).toBeLessThan(fair.summary.pagesScanned / 3);
+    expect(fair.series.savingsPct[4]!).toBeGreaterThan(starved.series.savingsPct[4]! + 10);
+    // the guests lose throughput to a scanner that gets its CPU, not to a starved one
+    const none = await runSimulation({ ...o, policy: "none" });
+    expect(compareWithBaseline(fair, none).summary.throughputLossPct!).toBeGreaterThan(0);
+    expect(compareWithBaseline(starved, none).summary.throughputLossPct!).toBeLessThan(fair.summary.throughputLossPct!);
+  });
+
+  test("the validator names the bad field", async () => {
+    const r = await runSimulation({ ...small, durationSec: 5, policy: "none" });
+    const broken = JSON.parse(JSON.stringify(r));
+    broken.series.savingsPct.pop();
+    expect(() => validateRunResult(broken)).toThrow(ResultSchemaError);
+    expect(() => validateRunResult(broken)).toThrow("series.savingsPct");
+    const b2 = JSON.parse(JSON.stringify(r));
+    b2.options.policy = "magic";
+    expect(() => validateRunResult(b2)).toThrow("options.policy");
+    const b3 = JSON.parse(JSON.stringify(r));
+    delete b3.summary.timeToMerge.p50Ms;
+    expect(() => validateRunResult(b3)).toThrow("summary.timeToMerge.p50Ms");
+  });
+});

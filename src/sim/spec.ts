@@ -1,0 +1,344 @@
+/**
+ * Workload specs: the typed format of workloads/*.ts and user spec files (.ts or .json), its
+ * validator, and its resolution into numbers (bytes, seconds, pages) with --guests/--guest-mem
+ * overrides applied. The format is documented in workloads/README.md.
+ *
+ * A spec is a list of guest families. Each family has identical guests whose memory is cut into
+ * regions (fractions of guest memory, adding up to 1, laid out in order from gfn 0) and whose
+ * behaviour runs through phases (boot, warm-up, steady ...; the last phase lasts to the end).
+ * Validation runs before anything is built: an unknown field, a wrong type, a negative size,
+ * fractions or weights that do not add up, a region name an activity does not know: every
+ * error is a WorkloadSpecError naming the field by its path.
+ */
+import { PAGE_SIZE } from "../hypervisor/index.ts";
+import { WorkloadSpecError } from "./errors.ts";
+import { parseDuration, parseSize } from "./units.ts";
+
+export type RegionFill = "untouched" | "zero" | "shared" | "private";
+export const REGION_FILLS: readonly RegionFill[] = ["untouched", "zero", "shared", "private"];
+
+export interface RegionSpec {
+  name: string;
+  /** Share of guest memory, 0..1. A family's region fractions add up to 1. */
+  fraction: number;
+  /** untouched: never written at boot; zero: written zeros; shared: the same bytes in every guest with this shareKey; private: this guest's own bytes. */
+  fill: RegionFill;
+  /** >= 1: each distinct content appears this many times inside one guest (default 1 = all distinct). */
+  copies?: number;
+  /** shared regions with the same key hold the same contents, page for page (default "<family>/<region>"). */
+  shareKey?: string;
+  /** Fraction of the region written at boot (default 1; 0 for untouched). The rest is filled by activities. */
+  populated?: number;
+}
+
+/** What a write leaves in the page; weights add up to 1. */
+export interface ProducesSpec {
+  /** a partial write (writeSize bytes) that makes the page unique: a (guest, page, version) header + data */
+  unique?: number;
+  /** a full page whose content depends on (region's key, page, epoch): guests of the family (or of the shareKey) writing the same page in the same epoch write the same bytes */
+  shared?: number;
+  /** a full page holding the region's original content again (page-cache re-read) */
+  original?: number;
+  /** a full page of zeros (memory freed and re-zeroed, INIT_ON_ALLOC) */
+  zero?: number;
+}
+
+export interface ActivitySpec {
+  region: string;
+  /** Operations per simulated second per guest (each one write). */
+  writesPerSec: number;
+  /** Bytes of a "unique" write, 16..4096 (default 4096). Other kinds write whole pages. */
+  writeSize?: number;
+  /** Hot set: this fraction of the region's pages ... (default 1) */
+  hotFraction?: number;
+  /** ... receives this share of the writes (default 1). */
+  hotProbability?: number;
+  /** Alternative to the hot set: Zipf exponent over the region's pages (each guest its own ranking). */
+  zipf?: number;
+  produces: ProducesSpec;
+  /** For "shared" writes: content changes every epoch (a process lifetime). Default "10s". */
+  sharedEpoch?: string | number;
+}
+
+export interface PhaseSpec {
+  name: string;
+  /** Omitted only on the last phase, which lasts to the end of the run. */
+  duration?: string | number;
+  activities: ActivitySpec[];
+}
+
+export interface FamilySpec {
+  name: string;
+  guests: number;
+  memory: string | number;
+  mode?: "hvm" | "pv";
+  /** Simulated time of the first guest's start (default 0). */
+  start?: string | number;
+  /** Delay between successive guests' starts (default 0). */
+  stagger?: string | number;
+  /** Guest CPU time per operation besides the write itself (the application's work), default "20us". */
+  cpuPerOp?: string | number;
+  regions: RegionSpec[];
+  phases: PhaseSpec[];
+}
+
+export interface WorkloadSpec {
+  name: string;
+  /** One line, shown by `vmdedup list`. */
+  description: string;
+  /** Where the numbers come from (anchors.md / real-guests.md sections). */
+  sources: string[];
+  families: FamilySpec[];
+}
+
+// ---- resolved form (numbers only) ----------------------------------------------------------------
+
+export interface ResolvedRegion {
+  name: string;
+  fill: RegionFill;
+  firstPage: number;
+  pages: number;
+  copies: number;
+  shareKey: string;
+  populatedPages: number;
+}
+export interface ResolvedActivity {
+  region: number; // index into regions
+  writesPerSec: number;
+  writeSize: number;
+  hotPages: number;
+  hotProbability: number;
+  zipf: number; // 0 = off
+  /** cumulative weights: unique, shared, original, zero */
+  cum: [number, number, number, number];
+  sharedEpochSec: number;
+}
+export interface ResolvedPhase {
+  name: string;
+  durationSec: number; // Infinity for the last
+  activities: ResolvedActivity[];
+}
+export interface ResolvedFamily {
+  name: string;
+  guests: number;
+  pages: number;
+  mode: "hvm" | "pv";
+  startSec: number;
+  staggerSec: number;
+  cpuPerOpSec: number;
+  regions: ResolvedRegion[];
+  phases: ResolvedPhase[];
+}
+export interface ResolvedWorkload {
+  name: string;
+  description: string;
+  families: ResolvedFamily[];
+  totalGuests: number;
+  totalPages: number;
+}
+
+export interface SpecOverrides {
+  /** Total guest count; for several families, each family is scaled proportionally (at least 1 each). */
+  guests?: number;
+  /** Guest memory in bytes; for several families, the first family gets this and the others scale proportionally. Write rates scale with memory. */
+  guestMem?: number;
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+const fail = (field: string, msg: string): never => {
+  throw new WorkloadSpecError(field, msg);
+};
+
+function obj(v: unknown, field: string, allowed: readonly string[]): Obj {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) fail(field, `must be an object`);
+  for (const k of Object.keys(v as Obj)) if (!allowed.includes(k)) fail(`${field}.${k}`, `unknown field (allowed: ${allowed.join(", ")})`);
+  return v as Obj;
+}
+function str(o: Obj, k: string, field: string, pattern?: RegExp): string {
+  const v = o[k];
+  if (typeof v !== "string" || v.length === 0) fail(`${field}.${k}`, `must be a non-empty string`);
+  if (pattern && !pattern.test(v as string)) fail(`${field}.${k}`, `must match ${pattern}, got "${v}"`);
+  return v as string;
+}
+function num(o: Obj, k: string, field: string, min: number, max: number, def?: number, int = false): number {
+  const v = o[k];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== "number" || !Number.isFinite(v)) return fail(`${field}.${k}`, `must be a number, got ${JSON.stringify(v)}`);
+  if (v < min || v > max) fail(`${field}.${k}`, `must be from ${min} to ${max}, got ${v}`);
+  if (int && !Number.isInteger(v)) fail(`${field}.${k}`, `must be an integer, got ${v}`);
+  return v;
+}
+function arr(o: Obj, k: string, field: string, minLen = 1): unknown[] {
+  const v = o[k];
+  if (!Array.isArray(v) || v.length < minLen) fail(`${field}.${k}`, `must be a list with at least ${minLen} item(s)`);
+  return v as unknown[];
+}
+function dur(o: Obj, k: string, field: string, def?: number): number {
+  const v = o[k];
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== "string" && typeof v !== "number") return fail(`${field}.${k}`, `must be a duration like "10s"`);
+  try {
+    return parseDuration(v as string | number);
+  } catch (e) {
+    return fail(`${field}.${k}`, (e as Error).message);
+  }
+}
+const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6;
+
+/** Checks a spec and returns it resolved to numbers (with overrides applied). Throws WorkloadSpecError. */
+export function resolveSpec(spec: unknown, overrides: SpecOverrides = {}): ResolvedWorkload {
+  const s = obj(spec, "spec", ["name", "description", "sources", "families"]);
+  const name = str(s, "name", "spec", /^[a-z0-9][a-z0-9-]*$/);
+  const description = str(s, "description", "spec");
+  arr(s, "sources", "spec").forEach((x, i) => typeof x === "string" || fail(`spec.sources[${i}]`, `must be a string`));
+  const fams = arr(s, "families", "spec");
+  const seen = new Set<string>();
+  const families = fams.map((f, i) => resolveFamily(f, `spec.families[${i}]`, seen));
+  applyOverrides(families, overrides);
+  const totalGuests = families.reduce((a, f) => a + f.guests, 0);
+  const totalPages = families.reduce((a, f) => a + f.guests * f.pages, 0);
+  return { name, description, families, totalGuests, totalPages };
+}
+
+function resolveFamily(v: unknown, field: string, seen: Set<string>): ResolvedFamily {
+  const f = obj(v, field, ["name", "guests", "memory", "mode", "start", "stagger", "cpuPerOp", "regions", "phases"]);
+  const name = str(f, "name", field, /^[a-z0-9][a-z0-9-]*$/);
+  if (seen.has(name)) fail(`${field}.name`, `duplicate family name "${name}"`);
+  seen.add(name);
+  const guests = num(f, "guests", field, 1, 4096, undefined, true);
+  if (typeof f.memory !== "string" && typeof f.memory !== "number") fail(`${field}.memory`, `must be a size like "256MiB"`);
+  let bytes = 0;
+  try {
+    bytes = parseSize(f.memory as string | number, "memory");
+  } catch (e) {
+    fail(`${field}.memory`, (e as Error).message);
+  }
+  if (bytes < 16 * PAGE_SIZE || bytes % PAGE_SIZE !== 0) fail(`${field}.memory`, `must be a positive multiple of 4 KiB of at least 64 KiB, got ${bytes} bytes`);
+  const mode = f.mode ?? "hvm";
+  if (mode !== "hvm" && mode !== "pv") fail(`${field}.mode`, `must be "hvm" or "pv", got ${JSON.stringify(mode)}`);
+  const pages = bytes / PAGE_SIZE;
+  const regionList = arr(f, "regions", field);
+  const regionSpecs = regionList.map((r, i) => checkRegion(r, `${field}.regions[${i}]`));
+  const total = regionSpecs.reduce((a, r) => a + r.fraction, 0);
+  if (!near(total, 1)) fail(`${field}.regions`, `fractions must add up to 1, they add up to ${+total.toFixed(6)}`);
+  const names = new Set<string>();
+  regionSpecs.forEach((r, i) => {
+    if (names.has(r.name)) fail(`${field}.regions[${i}].name`, `duplicate region name "${r.name}"`);
+    names.add(r.name);
+  });
+  const regions = layoutRegions(regionSpecs, pages, name);
+  const phaseList = arr(f, "phases", field);
+  const phases = phaseList.map((p, i) => resolvePhase(p, `${field}.phases[${i}]`, regions, i === phaseList.length - 1));
+  return {
+    name, guests, pages, mode: mode as "hvm" | "pv", regions, phases,
+    startSec: dur(f, "start", field, 0),
+    staggerSec: dur(f, "stagger", field, 0),
+    cpuPerOpSec: dur(f, "cpuPerOp", field, 20e-6),
+  };
+}
+
+interface CheckedRegion { name: string; fraction: number; fill: RegionFill; copies: number; shareKey?: string; populated: number }
+
+function checkRegion(v: unknown, field: string): CheckedRegion {
+  const r = obj(v, field, ["name", "fraction", "fill", "copies", "shareKey", "populated"]);
+  const name = str(r, "name", field);
+  const fraction = num(r, "fraction", field, 0, 1);
+  const fill = r.fill as RegionFill;
+  if (!REGION_FILLS.includes(fill)) fail(`${field}.fill`, `must be one of ${REGION_FILLS.join(", ")}, got ${JSON.stringify(r.fill)}`);
+  const copies = num(r, "copies", field, 1, 1e6, 1);
+  if (r.shareKey !== undefined) str(r, "shareKey", field);
+  if (r.shareKey !== undefined && fill !== "shared") fail(`${field}.shareKey`, `only shared regions have a shareKey`);
+  const populated = num(r, "populated", field, 0, 1, fill === "untouched" ? 0 : 1);
+  if (fill === "untouched" && populated !== 0) fail(`${field}.populated`, `an untouched region is not written at boot; use fill "zero" for written zeros`);
+  return { name, fraction, fill, copies, shareKey: r.shareKey as string | undefined, populated };
+}
+
+/** Regions get consecutive gfn ranges; rounding leftovers go to the last region. */
+function layoutRegions(rs: CheckedRegion[], pages: number, family: string): ResolvedRegion[] {
+  let first = 0;
+  return rs.map((r, i) => {
+    const n = i === rs.length - 1 ? pages - first : Math.min(pages - first, Math.round(r.fraction * pages));
+    const out: ResolvedRegion = {
+      name: r.name, fill: r.fill, firstPage: first, pages: n, copies: r.copies,
+      shareKey: r.fill === "shared" ? (r.shareKey ?? `${family}/${r.name}`) : `${family}/${r.name}`,
+      populatedPages: Math.round(r.populated * n),
+    };
+    first += n;
+    return out;
+  });
+}
+
+function resolvePhase(v: unknown, field: string, regions: ResolvedRegion[], last: boolean): ResolvedPhase {
+  const p = obj(v, field, ["name", "duration", "activities"]);
+  const name = str(p, "name", field);
+  let durationSec = Infinity;
+  if (!last) durationSec = dur(p, "duration", field);
+  else if (p.duration !== undefined) fail(`${field}.duration`, `the last phase lasts to the end of the run; leave out its duration`);
+  const acts = arr(p, "activities", field, 0);
+  return { name, durationSec, activities: acts.map((a, i) => resolveActivity(a, `${field}.activities[${i}]`, regions)) };
+}
+
+function resolveActivity(v: unknown, field: string, regions: ResolvedRegion[]): ResolvedActivity {
+  const a = obj(v, field, ["region", "writesPerSec", "writeSize", "hotFraction", "hotProbability", "zipf", "produces", "sharedEpoch"]);
+  const rname = str(a, "region", field);
+  const region = regions.findIndex((r) => r.name === rname);
+  if (region < 0) fail(`${field}.region`, `no region named "${rname}" (regions: ${regions.map((r) => r.name).join(", ")})`);
+  const writesPerSec = num(a, "writesPerSec", field, 0, 1e7);
+  const writeSize = num(a, "writeSize", field, 16, PAGE_SIZE, PAGE_SIZE, true);
+  const hotFraction = num(a, "hotFraction", field, 0, 1, 1);
+  if (hotFraction === 0) fail(`${field}.hotFraction`, `must be above 0`);
+  const hotProbability = num(a, "hotProbability", field, 0, 1, 1);
+  const zipf = num(a, "zipf", field, 0, 10, 0);
+  if (zipf > 0 && (a.hotFraction !== undefined || a.hotProbability !== undefined)) fail(`${field}.zipf`, `use either zipf or hotFraction/hotProbability, not both`);
+  const pr = obj(a.produces, `${field}.produces`, ["unique", "shared", "original", "zero"]);
+  const w = ["unique", "shared", "original", "zero"].map((k) => num(pr, k, `${field}.produces`, 0, 1, 0));
+  const sum = w.reduce((x, y) => x + y, 0);
+  if (!near(sum, 1)) fail(`${field}.produces`, `weights must add up to 1, they add up to ${+sum.toFixed(6)}`);
+  const cum: [number, number, number, number] = [w[0]!, w[0]! + w[1]!, w[0]! + w[1]! + w[2]!, 1];
+  const sharedEpochSec = dur(a, "sharedEpoch", field, 10);
+  if (sharedEpochSec <= 0) fail(`${field}.sharedEpoch`, `must be above 0`);
+  const pages = regions[region]!.pages;
+  return {
+    region, writesPerSec, writeSize, zipf, hotProbability, sharedEpochSec, cum,
+    hotPages: Math.max(1, Math.min(pages, Math.round(hotFraction * pages))),
+  };
+}
+
+function applyOverrides(families: ResolvedFamily[], o: SpecOverrides): void {
+  if (o.guests !== undefined) {
+    if (!Number.isInteger(o.guests) || o.guests < 1 || o.guests > 4096) fail("--guests", `must be an integer from 1 to 4096, got ${o.guests}`);
+    const total = families.reduce((a, f) => a + f.guests, 0);
+    if (families.length === 1) families[0]!.guests = o.guests;
+    else for (const f of families) f.guests = Math.max(1, Math.round((f.guests * o.guests) / total));
+  }
+  if (o.guestMem !== undefined) {
+    if (!Number.isInteger(o.guestMem) || o.guestMem < 16 * PAGE_SIZE || o.guestMem % PAGE_SIZE !== 0)
+      fail("--guest-mem", `must be a multiple of 4 KiB of at least 64 KiB, got ${o.guestMem} bytes`);
+    const scale = o.guestMem / PAGE_SIZE / families[0]!.pages;
+    for (const f of families) rescale(f, Math.max(16, Math.round(f.pages * scale)));
+  }
+}
+
+/**
+ * Re-lays out a family's regions for a new page count: same fractions, same hot fractions, and
+ * write rates scaled with memory, so every page sees the same write rate at any guest size.
+ */
+function rescale(f: ResolvedFamily, pages: number): void {
+  const old = f.pages;
+  for (const p of f.phases) for (const a of p.activities) a.writesPerSec *= pages / old;
+  let first = 0;
+  f.regions.forEach((r, i) => {
+    const oldPages = r.pages;
+    const n = i === f.regions.length - 1 ? pages - first : Math.min(pages - first, Math.round((r.pages / old) * pages));
+    r.populatedPages = oldPages ? Math.round((r.populatedPages / oldPages) * n) : 0;
+    r.firstPage = first;
+    r.pages = n;
+    first += n;
+    for (const p of f.phases)
+      for (const a of p.activities)
+        if (a.region === i) a.hotPages = Math.max(1, Math.min(n, Math.round((a.hotPages / Math.max(1, oldPages)) * n)));
+  });
+  f.pages = pages;
+}

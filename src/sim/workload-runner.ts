@@ -1,0 +1,290 @@
+/**
+ * Runs a resolved workload on a hypervisor: starts guests at their start times, writes their
+ * boot contents, and performs their operations (one write each), keeping track of what every
+ * page holds so the driver knows which writes create duplicates.
+ *
+ * Structures (flat, indexed by page slot = guest.slotBase + gfn; slots are handed out in guest
+ * creation order from 0, so they are dense):
+ *   contentOf[slot]    content id the page holds (see content.ts), NO_CONTENT when unpopulated
+ *   ids.copies[id]     live pages holding named content id (id 0, the zero page, is not counted)
+ *   pendingSince[slot] simulated time of the write that made this page a further copy of a
+ *                      content that already existed, until that page is merged (or rewritten);
+ *                      -1 = not pending. pendingList holds the pending slots (inPending marks them).
+ *
+ * Per guest (SimGuest): its family, content-id base of each region, and per activity a target
+ * generator (hot set with a per-guest offset, or a Zipf ranking permuted per guest), an
+ * accumulator of wanted operations and one of done operations (fractions carry over ticks).
+ * Guests have their own PRNG seeded from (seed, guest index): targets do not depend on other
+ * guests. Boot writes are instantaneous at the guest's start and cost no guest CPU.
+ */
+import { Hypervisor, PAGE_SIZE, ZERO_PAGE, type Guest } from "../hypervisor/index.ts";
+import { ContentIds, fmix32, NO_CONTENT, PageFiller, UNIQUE_BIT, ZERO_CONTENT } from "./content.ts";
+import { gcd, Rng, sampleCdf, zipfCdf } from "./rng.ts";
+import type { ResolvedActivity, ResolvedFamily, ResolvedWorkload } from "./spec.ts";
+
+export interface SimGuest {
+  index: number;
+  family: ResolvedFamily;
+  startSec: number;
+  guest: Guest | null;
+  regionBase: Int32Array; // first named id of each region (0 for untouched/zero)
+  regionDistinct: Int32Array; // distinct contents per region
+  rng: Rng;
+  hotOffset: Int32Array; // per activity of the current phase
+  zipfMul: Int32Array;
+  wantAcc: Float64Array;
+  doneAcc: Float64Array;
+  phase: number;
+  phaseEnd: number; // guest-local seconds
+  /** Average extra CPU per op from CoW breaks (seconds), for the next demand estimate. */
+  cowCostPerOp: number;
+  debt: number;
+}
+
+/** What a batch of guest operations did (for the cost model). */
+export interface OpTally {
+  ops: number;
+  bytes: number;
+  cowBreaks: number;
+  cowCopies: number;
+  ptUpdates: number;
+}
+
+export class WorkloadRunner {
+  readonly hv: Hypervisor;
+  readonly guests: SimGuest[] = [];
+  readonly contentOf: Uint32Array;
+  readonly pendingSince: Float64Array;
+  readonly inPending: Uint8Array;
+  pendingList: number[] = [];
+  readonly ids = new ContentIds();
+  private readonly filler: PageFiller;
+  private uniqueSerial = 0;
+  private readonly zipfCache = new Map<string, Float64Array>();
+
+  constructor(
+    readonly workload: ResolvedWorkload,
+    readonly seed: number,
+  ) {
+    this.hv = new Hypervisor({ frames: workload.totalPages + 1024 });
+    this.filler = new PageFiller(seed);
+    this.contentOf = new Uint32Array(workload.totalPages).fill(NO_CONTENT);
+    this.pendingSince = new Float64Array(workload.totalPages).fill(-1);
+    this.inPending = new Uint8Array(workload.totalPages);
+    // Guests in start order (family order breaks ties); content ranges reserved in that order.
+    const list: { fam: ResolvedFamily; i: number; start: number }[] = [];
+    for (const fam of workload.families)
+      for (let i = 0; i < fam.guests; i++) list.push({ fam, i, start: fam.startSec + i * fam.staggerSec });
+    list.sort((a, b) => a.start - b.start);
+    list.forEach(({ fam, start }, index) => {
+      const n = fam.regions.length;
+      const g: SimGuest = {
+        index, family: fam, startSec: start, guest: null,
+        regionBase: new Int32Array(n), regionDistinct: new Int32Array(n),
+        rng: new Rng(fmix32((seed * 0x9e3779b1 + index * 0x85ebca6b + 1) >>> 0)),
+        hotOffset: new Int32Array(0), zipfMul: new Int32Array(0), wantAcc: new Float64Array(0), doneAcc: new Float64Array(0),
+        phase: -1, phaseEnd: 0, cowCostPerOp: 0, debt: 0,
+      };
+      fam.regions.forEach((r, ri) => {
+        g.regionDistinct[ri] = Math.max(1, Math.round(r.pages / r.copies));
+        if (r.fill === "shared") this.ids.reserve(`s:${r.shareKey}`, g.regionDistinct[ri]!);
+        if (r.fill === "private") this.ids.reserve(`p:${index}:${r.name}`, g.regionDistinct[ri]!);
+      });
+      this.guests.push(g);
+    });
+    this.ids.allocateReserved();
+    for (const g of this.guests)
+      g.family.regions.forEach((r, ri) => {
+        if (r.fill === "shared") g.regionBase[ri] = this.ids.range(`s:${r.shareKey}`, g.regionDistinct[ri]!);
+        if (r.fill === "private") g.regionBase[ri] = this.ids.range(`p:${g.index}:${r.name}`, g.regionDistinct[ri]!);
+      });
+  }
+
+  /** Creates and boots every guest whose start time has come. Returns how many started. */
+  startDue(now: number): number {
+    let n = 0;
+    for (const g of this.guests) {
+      if (g.guest || g.startSec > now + 1e-9) continue;
+      g.guest = this.hv.createGuest({ pages: g.family.pages, mode: g.family.mode, name: `${g.family.name}-${g.index}` });
+      this.boot(g, now);
+      n++;
+    }
+    return n;
+  }
+
+  private boot(g: SimGuest, now: number): void {
+    const guest = g.guest!;
+    g.family.regions.forEach((r, ri) => {
+      if (r.fill === "untouched") return;
+      for (let j = 0; j < r.populatedPages; j++) this.writeFull(g, guest, r.firstPage + j, this.originalId(g, ri, j), now);
+    });
+  }
+
+  /** The content a region's page j holds originally. */
+  private originalId(g: SimGuest, ri: number, j: number): number {
+    const r = g.family.regions[ri]!;
+    if (r.fill === "zero" || r.fill === "untouched") return ZERO_CONTENT;
+    return g.regionBase[ri]! + (j % g.regionDistinct[ri]!);
+  }
+
+  /** Writes a whole page of named content `id` (or zeros) and updates the bookkeeping. */
+  private writeFull(g: SimGuest, guest: Guest, gfn: number, id: number, now: number): void {
+    guest.write(gfn, 0, id === ZERO_CONTENT ? ZERO_PAGE : this.filler.named(id));
+    this.setContent(guest.slotBase + gfn, id, now);
+  }
+
+  private setContent(slot: number, id: number, now: number): void {
+    const old = this.contentOf[slot]!;
+    const copies = this.ids.copies;
+    if (old !== NO_CONTENT && old !== ZERO_CONTENT && old < UNIQUE_BIT) copies[old]!--;
+    this.contentOf[slot] = id;
+    if (id !== ZERO_CONTENT && id < UNIQUE_BIT && copies[id]!++ >= 1) {
+      this.pendingSince[slot] = now;
+      if (!this.inPending[slot]) {
+        this.inPending[slot] = 1;
+        this.pendingList.push(slot);
+      }
+    } else this.pendingSince[slot] = -1;
+  }
+
+  /** Moves g to the phase it is in at guest-local time `local`; resets its activity state on a change. */
+  private enterPhase(g: SimGuest, local: number): ResolvedActivity[] {
+    const phases = g.family.phases;
+    if (g.phase < 0 || local >= g.phaseEnd) {
+      let p = 0;
+      let end = phases[0]!.durationSec;
+      while (local >= end && p < phases.length - 1) end += phases[++p]!.durationSec;
+      if (p !== g.phase) {
+        g.phase = p;
+        const acts = phases[p]!.activities;
+        g.hotOffset = new Int32Array(acts.length);
+        g.zipfMul = new Int32Array(acts.length);
+        g.wantAcc = new Float64Array(acts.length);
+        g.doneAcc = new Float64Array(acts.length);
+        acts.forEach((a, i) => {
+          const n = g.family.regions[a.region]!.pages;
+          g.hotOffset[i] = g.rng.int(n);
+          let m = 1 + 2 * g.rng.int(Math.max(1, n >>> 1));
+          while (gcd(m, n) !== 1) m += 2;
+          g.zipfMul[i] = m % n || 1;
+        });
+      }
+      g.phaseEnd = end;
+    }
+    return phases[g.phase]!.activities;
+  }
+
+  /** Adds dt of wanted operations; returns the guest's CPU demand estimate in seconds. */
+  plan(g: SimGuest, now: number, dt: number, writeNsPerByte: number): number {
+    if (!g.guest) return 0;
+    const acts = this.enterPhase(g, now - g.startSec);
+    let demand = 0;
+    for (let i = 0; i < acts.length; i++) {
+      const a = acts[i]!;
+      g.wantAcc[i]! += a.writesPerSec * dt;
+      const n = Math.floor(g.wantAcc[i]!);
+      const bytes = a.cum[0] * a.writeSize + (1 - a.cum[0]) * PAGE_SIZE;
+      demand += n * (g.family.cpuPerOpSec + bytes * writeNsPerByte * 1e-9 + g.cowCostPerOp);
+    }
+    return demand;
+  }
+
+  /** Performs `ratio` (0..1) of the operations planned this tick; tallies what they did. */
+  runOps(g: SimGuest, now: number, ratio: number, t: OpTally): void {
+    if (!g.guest) return;
+    const acts = g.family.phases[g.phase]!.activities;
+    const hv = this.hv;
+    for (let i = 0; i < acts.length; i++) {
+      const want = Math.floor(g.wantAcc[i]!);
+      g.wantAcc[i]! -= want;
+      g.doneAcc[i]! += want * ratio;
+      const n = Math.floor(g.doneAcc[i]! + 1e-9);
+      g.doneAcc[i]! -= n;
+      if (n <= 0) continue;
+      const b0 = hv.cowBreaks;
+      const c0 = hv.cowCopies;
+      const p0 = hv.ptUpdates;
+      t.bytes += this.doActivity(g, acts[i]!, i, n, now);
+      t.ops += n;
+      t.cowBreaks += hv.cowBreaks - b0;
+      t.cowCopies += hv.cowCopies - c0;
+      t.ptUpdates += hv.ptUpdates - p0;
+    }
+  }
+
+  private target(g: SimGuest, a: ResolvedActivity, i: number, n: number): number {
+    const rng = g.rng;
+    if (a.zipf > 0) {
+      const key = `${n}:${a.zipf}`;
+      let cdf = this.zipfCache.get(key);
+      if (!cdf) this.zipfCache.set(key, (cdf = zipfCdf(n, a.zipf)));
+      const rank = sampleCdf(cdf, rng.float());
+      return (rank * g.zipfMul[i]! + g.hotOffset[i]!) % n;
+    }
+    let k: number;
+    if (a.hotPages >= n || rng.float() < a.hotProbability) k = rng.int(a.hotPages);
+    else k = a.hotPages + rng.int(n - a.hotPages);
+    return (k + g.hotOffset[i]!) % n;
+  }
+
+  /** n writes of one activity; returns bytes written. */
+  private doActivity(g: SimGuest, a: ResolvedActivity, ai: number, n: number, now: number): number {
+    const guest = g.guest!;
+    const r = g.family.regions[a.region]!;
+    let bytes = 0;
+    for (let k = 0; k < n; k++) {
+      const j = this.target(g, a, ai, r.pages);
+      const gfn = r.firstPage + j;
+      const u = g.rng.float();
+      if (u < a.cum[0]) {
+        const serial = this.uniqueSerial++ & 0x7fffffff;
+        guest.write(gfn, 0, this.filler.unique(serial, guest.id, gfn, a.writeSize));
+        this.setContent(guest.slotBase + gfn, (UNIQUE_BIT | serial) >>> 0, now);
+        bytes += a.writeSize;
+        continue;
+      }
+      let id: number;
+      if (u < a.cum[1]) id = this.ids.version(r.shareKey, j, Math.floor(now / a.sharedEpochSec));
+      else if (u < a.cum[2]) id = this.originalId(g, a.region, j);
+      else id = ZERO_CONTENT;
+      this.writeFull(g, guest, gfn, id, now);
+      bytes += PAGE_SIZE;
+    }
+    return bytes;
+  }
+
+  /**
+   * Checks pending duplicate pages: a page whose frame is now shared (or the zero frame) was
+   * merged; its wait is passed to `record` (seconds). Rewritten pages drop out.
+   */
+  collectMerged(now: number, record: (waitSec: number) => void): void {
+    const hv = this.hv;
+    const sf = hv.pageTable.slotFrame;
+    const list = this.pendingList;
+    let w = 0;
+    for (let k = 0; k < list.length; k++) {
+      const slot = list[k]!;
+      const since = this.pendingSince[slot]!;
+      if (since < 0) {
+        this.inPending[slot] = 0;
+        continue;
+      }
+      const f = sf[slot]!;
+      if (f === hv.zeroFrame || hv.isSharedFrame(f)) {
+        record(now - since);
+        this.pendingSince[slot] = -1;
+        this.inPending[slot] = 0;
+        continue;
+      }
+      list[w++] = slot;
+    }
+    list.length = w;
+  }
+
+  /** Pages still waiting to be merged. */
+  pendingCount(): number {
+    let n = 0;
+    for (const s of this.pendingList) if (this.pendingSince[s]! >= 0) n++;
+    return n;
+  }
+}

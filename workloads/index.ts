@@ -1,0 +1,9 @@
+/** The canned workloads, in the order `vmdedup list` shows them. */
+import type { WorkloadSpec } from "../src/sim/spec.ts";
+import database from "./database.ts";
+import idle from "./idle.ts";
+import kernelBuild from "./kernel-build.ts";
+import mixed from "./mixed.ts";
+import webServer from "./web-server.ts";
+
+export const CANNED_WORKLOADS: readonly WorkloadSpec[] = [idle, kernelBuild, webServer, database, mixed];
