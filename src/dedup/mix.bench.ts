@@ -78,6 +78,16 @@ for (const policy of values.policies!.split(",") as Policy[]) {
   const dirtyCpuMs = cpuMs() - t1;
   const dirtyScanned = s.stats().pagesScanned - scannedBefore;
   const st = s.stats();
+  const work = s.work();
+  hv.audit();
+  await s.close();
+  // full re-hash pass: a fresh scanner of the same policy visits (and hashes) every page once
+  const fresh = createScanner(hv, { policy, pagesToScan: 20000, sleepMillisecs: 0, workers: Number(values.workers) });
+  const t2 = cpuMs();
+  await fresh.fullScans(1);
+  const fullPassCpuMs = cpuMs() - t2;
+  const fullPassScanned = fresh.stats().pagesScanned;
+  await fresh.close();
   rows.push({
     policy,
     passesToFullSavings: passes,
@@ -86,12 +96,14 @@ for (const policy of values.policies!.split(",") as Policy[]) {
     mergePagesPerSec: Math.round(scannedToMerge / (mergeCpuMs / 1000)),
     dirtyPassCpuMs: Math.round(dirtyCpuMs),
     dirtyPassPagesPerSec: Math.round(dirtyScanned / (dirtyCpuMs / 1000)),
+    fullRehashPassCpuMs: Math.round(fullPassCpuMs),
+    fullRehashPagesPerSec: Math.round(fullPassScanned / (fullPassCpuMs / 1000)),
+    fullRehashOverDirtyPass: Number((fullPassCpuMs / dirtyCpuMs).toFixed(1)),
     pagesSharing: st.pagesSharing,
     pagesShared: st.pagesShared,
-    pagesHashed: s.work().pagesHashed,
+    pagesHashed: work.pagesHashed,
   });
   hv.audit();
-  await s.close();
   console.log(JSON.stringify(rows.at(-1)));
 }
 if (values.out) writeFileSync(values.out, JSON.stringify({ pages: PAGES, rows }, null, 2) + "\n");

@@ -128,6 +128,17 @@ export class MachineMemory {
     return this.segmentBufs[a >>> SEGMENT_FRAME_SHIFT]!.compare(this.segmentBufs[b >>> SEGMENT_FRAME_SHIFT]!, ob, ob + PAGE_SIZE, oa, oa + PAGE_SIZE);
   }
 
+  /** Index of the first byte where frames a and b differ, PAGE_SIZE when equal (cold path). */
+  firstDifference(a: number, b: number): number {
+    const sa = this.segments[a >>> SEGMENT_FRAME_SHIFT]!;
+    const sb = this.segments[b >>> SEGMENT_FRAME_SHIFT]!;
+    const oa = (a & SEGMENT_FRAME_MASK) << PAGE_SHIFT;
+    const ob = (b & SEGMENT_FRAME_MASK) << PAGE_SHIFT;
+    let i = 0;
+    while (i < PAGE_SIZE && sa[oa + i] === sb[ob + i]) i++;
+    return i;
+  }
+
   framesEqual(a: number, b: number): boolean {
     return a === b || this.compareFrames(a, b) === 0;
   }

@@ -43,7 +43,6 @@ import { BusyError, FrameState, ZERO_PAGE } from "../../hypervisor/index.ts";
 import { splitHash, ZERO_PAGE_HASH } from "../fingerprint.ts";
 import { ScannerBase } from "../scanner-base.ts";
 import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
-import { FrameComparer } from "./frame-compare.ts";
 import { HashIndex } from "./hash-index.ts";
 
 export const Kind = { NONE: 0, INDEXED: 1, MERGED: 2, ZERO: 3, VOLATILE: 4 } as const;
@@ -77,14 +76,12 @@ export abstract class HashScannerBase extends ScannerBase {
   // slots this scanner mapped to the zero frame
   private zeroList = new Int32Array(64);
   private zeroLen = 0;
-  private readonly comparer: FrameComparer;
   protected readonly zeroHi: number;
   protected readonly zeroLo: number;
 
   constructor(...args: ConstructorParameters<typeof ScannerBase>) {
     super(...args);
     const frames = this.hv.memory.frames + 1;
-    this.comparer = new FrameComparer(this.hv.memory);
     this.frameListed = new Uint8Array(frames);
     this.frameMergeGen = new Uint32Array(frames);
     this.frameGroup = new Int32Array(frames);
@@ -207,11 +204,11 @@ export abstract class HashScannerBase extends ScannerBase {
   protected equalFrames(a: number, b: number): boolean {
     const w = this.workCounters;
     w.compares++;
-    if (this.comparer.equal(a, b)) {
+    if (this.hv.memory.framesEqual(a, b)) {
       w.compareBytes += 2 * PAGE;
       return true;
     }
-    w.compareBytes += 2 * (this.comparer.firstDifference(a, b) + 1);
+    w.compareBytes += 2 * (this.hv.memory.firstDifference(a, b) + 1);
     return false;
   }
 
