@@ -1,14 +1,22 @@
 /** Policy "none": the baseline. It registers pages like the others but visits and merges nothing. */
+import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { ScannerBase } from "./scanner-base.ts";
 import type { ScannerStats } from "./types.ts";
 
 export class NoneScanner extends ScannerBase {
   readonly policy = "none" as const;
 
-  /** Every batch is a whole (empty) pass: nothing is visited, passes still count. */
+  /** A batch visits nothing and crosses no pass boundary. */
   protected override scanBatch(_pages: number): number {
-    this.fullScanCount++;
     return 0;
+  }
+
+  /** Passes over nothing: each completes at once (so fullScans(n) still counts n). */
+  override async fullScans(n = 1): Promise<void> {
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`fullScans count ${n} must be a non-negative integer`);
+    const before = this.fullScanCount;
+    await super.fullScans(0); // run-state checks only
+    if (this.registeredCount > 0) this.fullScanCount = before + n;
   }
   protected visit(): void {}
   protected dropSlots(): void {}
