@@ -21,6 +21,12 @@ import type { FrameHasher } from "./fingerprint.ts";
 import { createFrameHasher } from "./pool/index.ts";
 import type { Policy, ResolvedScannerOptions, RunMode, Scanner, ScannerKnobs, ScannerStats, ScannerWork } from "./types.ts";
 
+/** Where a peekVisits call stopped (see there). */
+export interface PeekResult {
+  passEnd: boolean;
+  lastSlot: number;
+}
+
 export abstract class ScannerBase implements Scanner {
   abstract readonly policy: Policy;
   readonly options: ResolvedScannerOptions;
@@ -265,11 +271,17 @@ export abstract class ScannerBase implements Scanner {
    * `max` upcoming candidates into slots/frames, in visit order: registered, populated pages for
    * which wouldHash() holds (shouldSkip is not consulted: it may have side effects). `after`: -1 =
    * from the cursor (the start of the next pass if none is in progress), -2 = from the start of
-   * the next pass, a slot = after that slot in the current pass. Fewer than `max`: the pass ends.
+   * the next pass, a slot = after that slot in the current pass. It examines at most `maxSlots`
+   * page slots; `out` (if given) says where it stopped: `passEnd` when it reached the end of the
+   * pass, else `lastSlot`, the last slot examined (peek again after it).
    * Lists nothing until this cursor has started a pass: a policy with its own order (esx's
    * scanBatch) gets no hash-ahead unless it overrides this to expose that order.
    */
-  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number): number {
+  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots = Infinity, out?: PeekResult): number {
+    if (out) {
+      out.passEnd = true;
+      out.lastSlot = -1;
+    }
     if (!this.cursorUsed) return 0;
     const inPass = this.passGuests !== null && after !== -2;
     const guests = inPass ? this.passGuests! : this.hv.guests;
@@ -285,10 +297,19 @@ export abstract class ScannerBase implements Scanner {
     const sf = this.hv.pageTable.slotFrame;
     const reg = this.registered;
     let n = 0;
+    let budget = maxSlots;
     for (; gi < guests.length && n < max; gi++, gfn = 0) {
       const g = guests[gi]!;
       if (g.destroyed) continue;
-      for (let s = g.slotBase + gfn, e = g.slotBase + g.pages; s < e && n < max; s++) {
+      const e = g.slotBase + g.pages;
+      for (let s = g.slotBase + gfn; s < e && n < max; s++) {
+        if (budget-- <= 0) {
+          if (out) {
+            out.passEnd = false;
+            out.lastSlot = s - 1;
+          }
+          return n;
+        }
         if (reg[s] !== 1) continue;
         const f = sf[s]!;
         if (f < 0 || !this.wouldHash(s, f)) continue;
@@ -296,6 +317,10 @@ export abstract class ScannerBase implements Scanner {
         frames[n] = f;
         n++;
       }
+    }
+    if (out && n === max) {
+      out.passEnd = false;
+      out.lastSlot = slots[n - 1]!;
     }
     return n;
   }

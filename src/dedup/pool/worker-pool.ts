@@ -31,6 +31,7 @@
  */
 import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
 import type { FrameHasher } from "../fingerprint.ts";
+import type { PeekResult } from "../scanner-base.ts";
 import {
   CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, STOP, SUB, SUB_SHIFT, WAKE,
   bufWord, checkChunk, claimBWord, claimJWord, claimSeqWord, hashRange, poolBufferBytes, poolViews,
@@ -40,8 +41,12 @@ import type { WorkerInit } from "./hash-worker.ts";
 
 /** The scanner side of hash-ahead: ScannerBase.peekVisits. */
 export interface VisitOrderSource {
-  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number): number;
+  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots?: number, out?: PeekResult): number;
 }
+
+/** A peek examines at most this many chunks' worth of page slots: when few pages would hash
+ * (a steady pass re-hashes only written pages) it stops there instead of walking all memory. */
+export const PEEK_WINDOW_CHUNKS = 4;
 
 export interface PoolOptions {
   workers: number;
@@ -64,6 +69,7 @@ export interface PoolCounters {
   resyncs: number;
   restarts: number; // workers replaced after a fault
   waits: number; // times the owner had to wait for a sub-chunk
+  ownerSubchunks: number; // sub-chunks the owner claimed and hashed itself (it had caught up)
   dispatchNs: number; // owner time spent peeking + dispatching chunks
 }
 
@@ -91,13 +97,14 @@ interface Chunk {
   seq: number; // 0: not open
   ptr: number;
   passEnd: boolean; // the pass ends after the last position
+  nextAfter: number; // not passEnd: peek the next chunk after this slot
 }
 
 export class WorkerPool implements FrameHasher {
   hi = 0;
   lo = 0;
   pagesHashed = 0;
-  readonly counters: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, dispatchNs: 0 };
+  readonly counters: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, ownerSubchunks: 0, dispatchNs: 0 };
   readonly chunkSize: number;
   readonly faultMillis: number;
   /** The live workers (tests may terminate one to simulate a crash). */
@@ -118,6 +125,8 @@ export class WorkerPool implements FrameHasher {
   private skipResyncs = 0;
   private pagesSent = 0;
   private readonly probe = new Int32Array(1);
+  private readonly peekResult: PeekResult = { passEnd: true, lastSlot: -1 };
+  private lastSlot = -1; // the slot of the previous hashFrame call
   private sentAtResync = 0;
   private readonly nWorkers: number;
 
@@ -133,7 +142,7 @@ export class WorkerPool implements FrameHasher {
     this.nWorkers = opts.workers;
     this.reader = { segments: memory.segments, gen: memory.frameWriteGen };
     this.gen = memory.frameWriteGen;
-    const mk = (): Chunk => ({ slots: new Int32Array(this.chunkSize), n: 0, seq: 0, ptr: 0, passEnd: false });
+    const mk = (): Chunk => ({ slots: new Int32Array(this.chunkSize), n: 0, seq: 0, ptr: 0, passEnd: false, nextAfter: -1 });
     this.chunks = [mk(), mk()];
   }
 
@@ -181,6 +190,8 @@ export class WorkerPool implements FrameHasher {
   // ---- lookup ---------------------------------------------------------------------------------
   /** Finds slot in A or B (moving the pipeline on) and serves the worker's hash if valid. */
   private serve(slot: number, frame: number): boolean {
+    const prev = this.lastSlot;
+    this.lastSlot = slot;
     let b = this.cur;
     if (b >= 0) {
       const c = this.chunks[b]!;
@@ -202,6 +213,11 @@ export class WorkerPool implements FrameHasher {
         return this.cur === b && this.take(b, c, slot, frame);
       }
     }
+    // Moving forward into a gap the chunks do not list (a page written since the peek, or past
+    // the peek's window): hash inline and stay in step. Only a jump back (a new pass that B
+    // does not cover) or past B means the pool is out of step.
+    const nb = this.nxt >= 0 ? this.chunks[this.nxt]! : null;
+    if ((this.cur >= 0 || nb) && slot > prev && (!nb || slot < nb.slots[0]!)) return false;
     this.resync();
     return false;
   }
@@ -218,11 +234,36 @@ export class WorkerPool implements FrameHasher {
     const v = this.v.bufs[b]!;
     const g = this.gen[frame]!;
     if (v.frames[p] !== frame || v.expect[p] !== g) return false;
-    if (!this.waitDone(b, c, p >>> SUB_SHIFT)) return false;
+    if (!this.ensureDone(b, c, p >>> SUB_SHIFT)) return false;
     if (v.genBefore[p] !== g || v.genAfter[p] !== g) return false;
     this.lo = v.hash32[2 * p]!;
     this.hi = v.hash32[2 * p + 1]!;
     return true;
+  }
+
+  /**
+   * Sub-chunk j of buffer b done by a worker; or, when no worker has claimed it yet (the owner
+   * caught up with the workers), the owner claims it (and the unclaimed ones before it, which it
+   * has already passed and so never reads) and hashes it itself instead of waiting for a wake-up.
+   * Only a sub-chunk a worker is hashing right now is waited for (about 64 hashes).
+   */
+  private ensureDone(b: number, c: Chunk, j: number): boolean {
+    if (c.seq === 0) return false;
+    const v = this.v.bufs[b]!;
+    if (Atomics.load(v.done, j) === c.seq) return true;
+    const ctl = this.v.ctl;
+    const w = bufWord(b, CUR);
+    for (;;) {
+      const claimed = Atomics.load(ctl, w);
+      if (claimed > j) break; // a worker holds it (a closed buffer is never read here)
+      if (Atomics.compareExchange(ctl, w, claimed, j + 1) !== claimed) continue;
+      for (let k = claimed; k < j; k++) Atomics.store(v.done, k, c.seq); // passed: never read
+      hashRange(this.reader, v, j << SUB_SHIFT, Math.min(c.n, (j + 1) << SUB_SHIFT));
+      Atomics.store(v.done, j, c.seq);
+      this.counters.ownerSubchunks++;
+      return true;
+    }
+    return this.waitDone(b, c, j);
   }
 
   /** Waits until sub-chunk j of buffer b is done; false (hash inline) if no worker is up yet or on a fault. */
@@ -252,13 +293,16 @@ export class WorkerPool implements FrameHasher {
     const t0 = Bun.nanoseconds();
     const c = this.chunks[b]!;
     const v = this.v.bufs[b]!;
-    let n = this.source.peekVisits(after, c.slots, v.frames, this.chunkSize);
-    if (n === 0 && after >= 0) n = this.source.peekVisits(-2, c.slots, v.frames, this.chunkSize);
+    const peek = this.peekResult;
+    const window = PEEK_WINDOW_CHUNKS * this.chunkSize;
+    let n = this.source.peekVisits(after, c.slots, v.frames, this.chunkSize, window, peek);
+    if (n === 0 && peek.passEnd && after >= 0) n = this.source.peekVisits(-2, c.slots, v.frames, this.chunkSize, window, peek);
     c.n = n;
     c.ptr = 0;
     c.seq = 0;
     if (n === 0) return false;
-    c.passEnd = n < this.chunkSize;
+    c.passEnd = peek.passEnd;
+    c.nextAfter = peek.lastSlot;
     const gen = this.gen;
     const frames = v.frames;
     const expect = v.expect;
@@ -291,7 +335,7 @@ export class WorkerPool implements FrameHasher {
   private refill(): void {
     const a = this.chunks[this.cur]!;
     const b = 1 - this.cur;
-    const after = a.passEnd ? -2 : a.slots[a.n - 1]!;
+    const after = a.passEnd ? -2 : a.nextAfter;
     if (this.dispatch(b, after)) this.nxt = b;
   }
 
