@@ -1,72 +1,194 @@
 #!/usr/bin/env bun
 /**
- * `bun run benchmarks`: the micro-benchmark suite (mitata, throw: true so a failing benchmark
- * fails the command). Each suite registers its benchmarks beside the reference it is judged
- * against, and names the subject/reference pairs whose ratio is the result (measured side by
- * side in one run, because this shared 2-core host is noisy).
- * Writes results/<date>-<short-commit>-micro.json and results/micro-latest.json.
+ * `bun run benchmarks`: the project's benchmark suite, one results document, charts and summary.
+ *   1. micro-benchmarks (mitata, throw: true so a failing benchmark fails the command): the
+ *      hypervisor's paging paths, the scanners' page primitives and hash index, one scanner batch
+ *      per policy; each beside the reference it is judged against, measured in the same run;
+ *   2. macro runs through the simulation driver: every workload x every policy (none as the
+ *      baseline) and a worker sweep of the fastest policy (src/report/macro-suite.ts);
+ *   3. results/<date>-<short-commit>.json and results/latest.json (schema: results/SCHEMA.md,
+ *      validated before writing), then results/charts/*.png|svg and results/summary.md.
+ * Progress on a terminal; quiet when CI=true or stdout is not a TTY.
  */
 import { parseArgs } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import os from "node:os";
 import { run } from "mitata";
 import { $ } from "zx";
-import { registerHypervisorBenchmarks, type RatioPair } from "../src/hypervisor/hypervisor.bench.ts";
+import { registerHypervisorBenchmarks } from "../src/hypervisor/hypervisor.bench.ts";
+import { registerPageBenchmarks, type BenchPair } from "../src/dedup/hash.bench.ts";
+import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
+import { POLICIES, type Policy } from "../src/dedup/index.ts";
+import { workloadNames } from "../src/sim/workloads.ts";
+import { runMacroSuite } from "../src/report/macro-suite.ts";
+import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
+import { validateResults } from "../src/report/results-validate.ts";
+import { writeReport } from "../src/report/write-report.ts";
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    filter: { type: "string" },
-    out: { type: "string", default: "results" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+const USAGE = `usage: bun run benchmarks [options]
+  --quick             small sizes, short runs: under 60 s (for CI)
+  --full              large sizes too (guests of 1 GiB: 4 GiB and more per workload)
+  --filter <regex>    only micro-benchmarks and macro runs ("workload/policy/w<workers>") that match
+  --workloads a,b     workloads of the macro runs (default: all canned: ${workloadNames().join(", ")})
+  --policies a,b      policies of the macro runs (default: ${POLICIES.join(", ")}; none is always run as the baseline)
+  --workers 0,1,2     worker counts of the worker sweep (default 0,1,2)
+  --seed <n>          simulation seed (default 1)
+  --only micro|macro  run one part only
+  --out <dir>         output directory (default results/)`;
+
+const usage = (msg: string): never => {
+  console.error(`benchmarks: ${msg}\n${USAGE}`);
+  process.exit(2);
+};
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        full: { type: "boolean", default: false },
+        filter: { type: "string" },
+        workloads: { type: "string" },
+        policies: { type: "string" },
+        workers: { type: "string", default: "0,1,2" },
+        seed: { type: "string", default: "1" },
+        only: { type: "string" },
+        out: { type: "string", default: "results" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+}
+const { values } = parse();
 if (values.help) {
-  console.log(`usage: bun run benchmarks [--quick] [--filter <regex>] [--out <dir>]
-  --quick   smaller memory regions (for CI)
-  --filter  run only benchmarks whose name matches
-  --out     output directory (default results/)`);
+  console.log(USAGE);
   process.exit(0);
 }
+const list = (s: string | undefined) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+const workloads = values.workloads ? list(values.workloads) : workloadNames();
+for (const w of workloads) if (!workloadNames().includes(w)) usage(`unknown workload "${w}" (known: ${workloadNames().join(", ")})`);
+const policies = values.policies ? list(values.policies) : [...POLICIES];
+for (const p of policies) if (!(POLICIES as readonly string[]).includes(p)) usage(`unknown policy "${p}" (known: ${POLICIES.join(", ")})`);
+const workers = list(values.workers).map(Number);
+if (workers.some((w) => !Number.isInteger(w) || w < 0 || w > 64)) usage(`--workers must be integers from 0 to 64, got "${values.workers}"`);
+const seed = Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0) usage(`--seed must be a non-negative integer, got "${values.seed}"`);
+if (values.only && values.only !== "micro" && values.only !== "macro") usage(`--only must be micro or macro`);
+if (values.quick && values.full) usage(`--quick and --full exclude each other`);
+let filter: RegExp | undefined;
+try {
+  filter = values.filter ? new RegExp(values.filter) : undefined;
+} catch (e) {
+  usage(`--filter: ${(e as Error).message}`);
+}
 
-const scale = values.quick ? 0.25 : 1;
-const pairs: RatioPair[] = [...registerHypervisorBenchmarks(scale)];
 const quiet = !process.stdout.isTTY || process.env.CI === "true";
-const result = await run({
-  throw: true,
-  filter: values.filter ? new RegExp(values.filter) : undefined,
-  format: quiet ? "quiet" : "mitata",
-});
+const say = (s: string) => quiet || console.log(s);
+const started = performance.now();
+const date = new Date().toISOString();
 
-const micro: Record<string, { avgNs: number; p50Ns: number; p99Ns: number; minNs: number; maxNs: number; samples: number }> = {};
-for (const trial of result.benchmarks)
-  for (const r of trial.runs)
-    if (r.stats) micro[r.name] = { avgNs: r.stats.avg, p50Ns: r.stats.p50, p99Ns: r.stats.p99, minNs: r.stats.min, maxNs: r.stats.max, samples: r.stats.samples.length };
+// ---- sizes ------------------------------------------------------------------------------------
+const MiB = 2 ** 20;
+const size = values.quick
+  ? { microScale: 0.25, guests: 2, guestMemBytes: 64 * MiB, durationSec: 20 }
+  : values.full
+    ? { microScale: 2, guests: 4, guestMemBytes: 1024 * MiB, durationSec: undefined }
+    : { microScale: 1, guests: 4, guestMemBytes: 128 * MiB, durationSec: 60 };
 
-const ratios = pairs
-  .filter((p) => micro[p.subject] && micro[p.reference])
-  .map((p) => {
-    const subjectNs = micro[p.subject]!.p50Ns / p.perPageDivisor;
-    const referenceNs = micro[p.reference]!.p50Ns / p.perPageDivisor;
+// ---- micro ------------------------------------------------------------------------------------
+const micro: ResultsDocument["micro"] = { benchmarks: [], ratios: [], skipped: [] };
+if (values.only !== "macro") {
+  say("micro-benchmarks (mitata; p50 per call)");
+  const pairs: BenchPair[] = [...registerHypervisorBenchmarks(size.microScale)];
+  const pages = await registerPageBenchmarks(size.microScale);
+  const scanners = await registerScannerBenchmarks(size.microScale, policies as Policy[]);
+  pairs.push(...pages.pairs, ...scanners.pairs);
+  micro.skipped.push(...pages.skipped, ...scanners.skipped);
+  const result = await run({ throw: true, filter, format: quiet ? "quiet" : "mitata" });
+  for (const trial of result.benchmarks) {
+    for (const r of trial.runs) {
+      if (!r.stats) continue;
+      const s = r.stats;
+      const b: MicroBenchmark = { name: r.name, group: trial.alias, avgNs: s.avg, minNs: s.min, p25Ns: s.p25, p50Ns: s.p50, p75Ns: s.p75, p99Ns: s.p99, maxNs: s.max, samples: s.samples.length };
+      micro.benchmarks.push(b);
+    }
+  }
+  const byName = new Map(micro.benchmarks.map((b) => [b.name, b]));
+  for (const p of pairs) {
+    const subject = byName.get(p.subject);
+    const reference = byName.get(p.reference);
+    if (!subject || !reference) continue;
+    const subjectNs = subject.p50Ns / p.perPageDivisor;
+    const referenceNs = reference.p50Ns / (p.referenceDivisor ?? p.perPageDivisor);
     const ratio = subjectNs / referenceNs;
-    return { name: p.name, subjectNs, referenceNs, ratio, target: p.target ?? null, meetsTarget: p.target === undefined ? null : ratio <= p.target };
-  });
+    micro.ratios.push({ name: p.name, subject: p.subject, reference: p.reference, subjectNs, referenceNs, ratio, target: p.target ?? null, meetsTarget: p.target === undefined ? null : ratio <= p.target });
+  }
+}
 
-const commit = (await $({ nothrow: true, quiet: true })`git rev-parse --short HEAD`).stdout.trim() || "nocommit";
-const doc = {
-  schema: "vmdedup-micro/1",
-  date: new Date().toISOString(),
+// ---- macro ------------------------------------------------------------------------------------
+let macro: ResultsDocument["macro"] = { runs: [], skipped: [] };
+let calibration: ResultsDocument["calibration"] = null;
+if (values.only !== "micro") {
+  say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed})`);
+  const tty = process.stdout.isTTY && !quiet;
+  const outcome = await runMacroSuite(
+    { workloads, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter },
+    (line, done) => {
+      if (tty) process.stdout.write(`\r\x1b[2K${line}${done ? "\n" : ""}`);
+    },
+  );
+  macro = { runs: outcome.runs, skipped: outcome.skipped };
+  calibration = outcome.calibration;
+}
+
+// ---- the document -----------------------------------------------------------------------------
+const git = $({ nothrow: true, quiet: true });
+const commit = (await git`git rev-parse --short HEAD`).stdout.trim() || "nocommit";
+const dirty = (await git`git status --porcelain --untracked-files=no`).stdout.trim().length > 0;
+const doc: ResultsDocument = validateResults({
+  schema: RESULTS_SCHEMA,
   commit,
-  machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, memoryBytes: os.totalmem(), bun: Bun.version },
-  options: { quick: values.quick, filter: values.filter ?? null },
+  dirty,
+  date,
+  wallSec: Math.round((performance.now() - started) / 100) / 10,
+  machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, memoryBytes: os.totalmem(), bun: Bun.version, platform: process.platform, arch: process.arch },
+  options: {
+    quick: values.quick!,
+    full: values.full!,
+    filter: values.filter ?? null,
+    workloads,
+    policies,
+    workers,
+    seed,
+    durationSec: size.durationSec ?? 0,
+    guests: size.guests,
+    guestMemBytes: size.guestMemBytes,
+  },
+  calibration,
   micro,
-  ratios,
-};
-mkdirSync(values.out!, { recursive: true });
-const day = doc.date.slice(0, 10);
-writeFileSync(`${values.out}/${day}-${commit}-micro.json`, JSON.stringify(doc, null, 2) + "\n");
-writeFileSync(`${values.out}/micro-latest.json`, JSON.stringify(doc, null, 2) + "\n");
-console.log("\nratios (p50, per page):");
-for (const r of ratios)
-  console.log(`  ${r.name.padEnd(44)} ${r.ratio.toFixed(2)}x  (${r.subjectNs.toFixed(0)} ns vs ${r.referenceNs.toFixed(0)} ns)${r.target ? `  target <= ${r.target}x: ${r.meetsTarget ? "met" : "MISSED"}` : ""}`);
-console.log(`wrote ${values.out}/micro-latest.json`);
+  macro,
+} satisfies ResultsDocument);
+
+const out = values.out!;
+mkdirSync(out, { recursive: true });
+const json = JSON.stringify(doc, null, 1) + "\n";
+const dated = join(out, `${date.slice(0, 10)}-${commit}.json`);
+writeFileSync(dated, json);
+writeFileSync(join(out, "latest.json"), json);
+const report = writeReport(doc, dated, join(out, "charts"), join(out, "summary.md"));
+
+// ---- headline ---------------------------------------------------------------------------------
+if (micro.ratios.length > 0) {
+  console.log("\nratios (p50, per page):");
+  for (const r of micro.ratios)
+    console.log(`  ${r.name.padEnd(52)} ${r.ratio.toFixed(2).padStart(6)}x  (${r.subjectNs.toFixed(0)} ns vs ${r.referenceNs.toFixed(0)} ns)${r.target !== null ? `  target <= ${r.target}x: ${r.meetsTarget ? "met" : "MISSED"}` : ""}`);
+}
+if (macro.runs.length > 0) {
+  console.log("\nmacro (steady state): saved % | excl. zero | oracle % | CoW/s | throughput loss %");
+  for (const r of macro.runs)
+    console.log(`  ${r.id.padEnd(28)} ${r.summary.steadySavingsPct.toFixed(1).padStart(6)} ${r.summary.steadySavingsExclZeroPct.toFixed(1).padStart(6)} ${r.summary.oracleSavablePct.toFixed(1).padStart(6)} ${r.summary.steadyCowBreaksPerSec.toFixed(1).padStart(8)} ${r.summary.throughputLossPct === null ? "     –" : r.summary.throughputLossPct.toFixed(2).padStart(6)}`);
+}
+for (const s of [...micro.skipped.map((x) => x.name + ": " + x.reason), ...macro.skipped.map((x) => x.id + ": " + x.reason)]) console.log(`  skipped ${s}`);
+console.log(`\nwrote ${dated}, ${join(out, "latest.json")}, ${report.charts.length} charts in ${join(out, "charts")}/, ${join(out, "summary.md")} (${doc.wallSec} s)`);

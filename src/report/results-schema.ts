@@ -1,0 +1,137 @@
+/**
+ * The results document of `bun run benchmarks` (schema "vmdedup-results/1"), one per run:
+ * results/<date>-<short-commit>.json and results/latest.json. Documented for readers in
+ * results/SCHEMA.md; checked by validateResults (results-validate.ts).
+ *
+ * What is deterministic and what is wall-clock is kept apart:
+ *   - deterministic (same commit + options + calibration file -> identical values on any machine):
+ *     `options`, `calibration`, and in every macro run everything but `measured` (simulated clock);
+ *   - wall-clock (differs run to run): `date`, `machine`, `micro` (all of it), `wallSec`, and in
+ *     every macro run `measured`.
+ * Units are in the field names (Sec, Ns, Pct, Bytes, PerSec); percentages are 0..100.
+ */
+
+import type { Measured, OracleSeries, RunSummary, TimeSeries } from "../sim/result.ts";
+
+export type { Measured, OracleSeries, RunSummary, TimeSeries, TimeToMerge } from "../sim/result.ts";
+
+export const RESULTS_SCHEMA = "vmdedup-results/1";
+
+export interface ResultsDocument {
+  schema: typeof RESULTS_SCHEMA;
+  /** Short commit hash of the tree measured, or "nocommit" outside git. */
+  commit: string;
+  /** The tree had uncommitted changes. */
+  dirty: boolean;
+  /** ISO 8601 time the run started (wall-clock). */
+  date: string;
+  /** Wall-clock duration of the whole benchmark command, seconds. */
+  wallSec: number;
+  machine: MachineInfo;
+  options: ResultsOptions;
+  /** The cost model constants the simulations used (null when no macro run was made). */
+  calibration: CalibrationInfo | null;
+  micro: MicroResults;
+  macro: MacroResults;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryBytes: number;
+  bun: string;
+  platform: string;
+  arch: string;
+}
+
+export interface ResultsOptions {
+  quick: boolean;
+  full: boolean;
+  filter: string | null;
+  workloads: string[];
+  policies: string[];
+  /** Worker counts of the worker sweep. */
+  workers: number[];
+  seed: number;
+  /** Simulated duration of each macro run, seconds. */
+  durationSec: number;
+  /** Guests per workload and memory per guest of the macro runs (null: the workload spec's own). */
+  guests: number | null;
+  guestMemBytes: number | null;
+}
+
+/** The simulation's calibration file (src/sim/calibration/*.json) as the runs used it. */
+export interface CalibrationInfo {
+  /** Path of the calibration file. */
+  path: string;
+  name: string;
+  /** Cost constants in nanoseconds, each with where its value came from. */
+  constants: Record<string, { ns: number; source: string }>;
+}
+
+// ---- micro-benchmarks (wall-clock) -------------------------------------------------------------
+
+export interface MicroBenchmark {
+  name: string;
+  group: string;
+  /** mitata statistics of one call, nanoseconds. */
+  avgNs: number;
+  minNs: number;
+  p25Ns: number;
+  p50Ns: number;
+  p75Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  samples: number;
+}
+
+/** subject / reference, both measured in this run, per page (p50 / perPageDivisor). */
+export interface MicroRatio {
+  name: string;
+  subject: string;
+  reference: string;
+  subjectNs: number;
+  referenceNs: number;
+  ratio: number;
+  target: number | null;
+  meetsTarget: boolean | null;
+}
+
+export interface MicroResults {
+  benchmarks: MicroBenchmark[];
+  ratios: MicroRatio[];
+  /** Benchmarks that could not be registered (e.g. a policy not implemented yet), with why. */
+  skipped: { name: string; reason: string }[];
+}
+
+// ---- macro runs -------------------------------------------------------------------------------
+
+export type MacroGroup = "matrix" | "worker-sweep";
+
+/**
+ * One simulation run (a workload x policy x worker count), taken from the simulation driver's
+ * run document (src/sim/result.ts, schema "vmdedup/run@1") without the workload spec:
+ * `summary`, `series` and `oracle` are deterministic; `measured` is wall-clock.
+ */
+export interface MacroRun {
+  /** "<workload>/<policy>/w<workers>", unique in the document. */
+  id: string;
+  group: MacroGroup;
+  workload: string;
+  policy: string;
+  workers: number;
+  seed: number;
+  guests: number;
+  guestMemBytes: number;
+  durationSec: number;
+  summary: RunSummary;
+  series: TimeSeries;
+  oracle: OracleSeries;
+  measured: Measured;
+}
+
+export interface MacroResults {
+  runs: MacroRun[];
+  /** Runs that were asked for and could not be made, with why (e.g. a policy not implemented yet). */
+  skipped: { id: string; reason: string }[];
+}

@@ -1,0 +1,244 @@
+/**
+ * Validator of results documents (results-schema.ts). Walks the document field by field and
+ * throws a ResultsSchemaError naming the first bad field by its path, e.g.
+ * `results.macro.runs[3].series.savingsPct: must have 41 items (like tSec), got 40`. Unknown
+ * fields are rejected too (so a typo in a producer cannot go unnoticed), except inside the parts
+ * copied from the simulation driver's run document, which may grow fields of their own.
+ */
+import { VmdedupError } from "../hypervisor/index.ts";
+import { RESULTS_SCHEMA, type ResultsDocument } from "./results-schema.ts";
+
+export class ResultsSchemaError extends VmdedupError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+type Obj = Record<string, unknown>;
+type Check = (v: unknown, path: string) => void;
+
+const fail = (path: string, msg: string): never => {
+  throw new ResultsSchemaError(path, msg);
+};
+const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v)?.slice(0, 60));
+
+const num =
+  (min = -Infinity, max = Infinity, int = false): Check =>
+  (v, p) => {
+    if (typeof v !== "number" || !Number.isFinite(v)) fail(p, `must be a finite number, got ${show(v)}`);
+    if ((v as number) < min || (v as number) > max) fail(p, `must be from ${min} to ${max}, got ${v}`);
+    if (int && !Number.isInteger(v)) fail(p, `must be an integer, got ${v}`);
+  };
+const nonNeg = num(0);
+const count = num(0, Infinity, true);
+const pct = num(0, 100);
+const str: Check = (v, p) => {
+  if (typeof v !== "string") fail(p, `must be a string, got ${show(v)}`);
+};
+const bool: Check = (v, p) => {
+  if (typeof v !== "boolean") fail(p, `must be a boolean, got ${show(v)}`);
+};
+const nullable =
+  (c: Check): Check =>
+  (v, p) => {
+    if (v !== null) c(v, p);
+  };
+const oneOf =
+  (...values: string[]): Check =>
+  (v, p) => {
+    if (!values.includes(v as string)) fail(p, `must be one of ${values.map((x) => `"${x}"`).join(", ")}, got ${show(v)}`);
+  };
+const list =
+  (item: Check): Check =>
+  (v, p) => {
+    if (!Array.isArray(v)) return fail(p, `must be a list, got ${show(v)}`);
+    v.forEach((x, i) => item(x, `${p}[${i}]`));
+  };
+const record =
+  (item: Check): Check =>
+  (v, p) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(p, `must be an object, got ${show(v)}`);
+    for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`);
+  };
+/** An object with exactly these fields (or at least these, when `open`). */
+const shape =
+  (fields: Record<string, Check>, extra?: (o: Obj, p: string) => void, open = false): Check =>
+  (v, p) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(p, `must be an object, got ${show(v)}`);
+    const o = v as Obj;
+    if (!open) for (const k of Object.keys(o)) if (!(k in fields)) fail(`${p}.${k}`, `unknown field`);
+    for (const [k, c] of Object.entries(fields)) {
+      if (!(k in o)) fail(`${p}.${k}`, `is missing`);
+      c(o[k], `${p}.${k}`);
+    }
+    extra?.(o, p);
+  };
+
+const machine = shape({ cpu: str, cores: num(1, Infinity, true), memoryBytes: nonNeg, bun: str, platform: str, arch: str });
+const options = shape({
+  quick: bool,
+  full: bool,
+  filter: nullable(str),
+  workloads: list(str),
+  policies: list(str),
+  workers: list(count),
+  seed: num(-Infinity, Infinity, true),
+  durationSec: nonNeg,
+  guests: nullable(num(1, Infinity, true)),
+  guestMemBytes: nullable(nonNeg),
+});
+const calibration = nullable(shape({ path: str, name: str, constants: record(shape({ ns: nonNeg, source: str })) }));
+
+const microBenchmark = shape({
+  name: str,
+  group: str,
+  avgNs: nonNeg,
+  minNs: nonNeg,
+  p25Ns: nonNeg,
+  p50Ns: nonNeg,
+  p75Ns: nonNeg,
+  p99Ns: nonNeg,
+  maxNs: nonNeg,
+  samples: count,
+});
+const microRatio = shape({
+  name: str,
+  subject: str,
+  reference: str,
+  subjectNs: nonNeg,
+  referenceNs: nonNeg,
+  ratio: nonNeg,
+  target: nullable(nonNeg),
+  meetsTarget: nullable(bool),
+});
+const skippedMicro = shape({ name: str, reason: str });
+const micro = shape({ benchmarks: list(microBenchmark), ratios: list(microRatio), skipped: list(skippedMicro) }, (o, p) => {
+  const names = new Set((o.benchmarks as { name: string }[]).map((b) => b.name));
+  (o.ratios as { subject: string; reference: string }[]).forEach((r, i) => {
+    if (!names.has(r.subject)) fail(`${p}.ratios[${i}].subject`, `names no benchmark in ${p}.benchmarks: "${r.subject}"`);
+    if (!names.has(r.reference)) fail(`${p}.ratios[${i}].reference`, `names no benchmark in ${p}.benchmarks: "${r.reference}"`);
+  });
+});
+
+// Parts copied from the simulation's run document (src/sim/result.ts) are "open": fields the
+// driver adds later are let through, the ones read here must be there and well-typed.
+const nullNum = nullable(num());
+const nullNonNeg = nullable(nonNeg);
+const timeToMerge = shape(
+  { bucketUpperMs: list(nullNonNeg), counts: list(count), merged: count, pendingAtEnd: count, p50Ms: nullNonNeg, p90Ms: nullNonNeg, p99Ms: nullNonNeg },
+  (o, p) => {
+    const b = o.bucketUpperMs as (number | null)[];
+    if ((o.counts as number[]).length !== b.length) fail(`${p}.counts`, `must have ${b.length} items (like bucketUpperMs), got ${(o.counts as number[]).length}`);
+    b.forEach((x, i) => {
+      if (x === null && i !== b.length - 1) fail(`${p}.bucketUpperMs[${i}]`, `only the last bucket may be open (null)`);
+      if (i > 0 && x !== null && !(x > b[i - 1]!)) fail(`${p}.bucketUpperMs[${i}]`, `must be greater than the previous bound`);
+    });
+  },
+  true,
+);
+const summary = shape(
+  {
+    definitions: record(str),
+    savingsPct: pct,
+    savingsExclZeroPct: pct,
+    steadySavingsPct: pct,
+    steadySavingsExclZeroPct: pct,
+    oracleSavablePct: pct,
+    oracleSavableExclZeroPct: pct,
+    efficiency: nullNonNeg,
+    efficiencyExclZero: nullNonNeg,
+    cowBreaks: count,
+    steadyCowBreaksPerSec: nonNeg,
+    pagesScanned: count,
+    fullScans: count,
+    scannerCpuShare: num(0, 1),
+    steadyGuestOpsPerSec: nonNeg,
+    baselineGuestOpsPerSec: nullNonNeg,
+    throughputLossPct: nullNum,
+    timeToMerge,
+  },
+  undefined,
+  true,
+);
+/** A columnar table: every listed field is a list of numbers (or null where allowed) as long as tSec, tSec increasing. */
+const columns = (fields: string[], nullableFields: string[] = []) =>
+  shape(
+    Object.fromEntries([["tSec", list(nonNeg)], ...fields.map((k) => [k, list(nullableFields.includes(k) ? nullNum : num())])]),
+    (o, p) => {
+      const t = o.tSec as number[];
+      for (let i = 1; i < t.length; i++) if (!(t[i]! > t[i - 1]!)) fail(`${p}.tSec[${i}]`, `must be greater than the previous time`);
+      for (const k of fields) {
+        const n = (o[k] as unknown[]).length;
+        if (n !== t.length) fail(`${p}.${k}`, `must have ${t.length} items (like tSec), got ${n}`);
+      }
+    },
+    true,
+  );
+const series = columns(["guestPages", "populatedPages", "framesUsed", "savingsPct", "savingsExclZeroPct", "pagesShared", "pagesSharing", "cowBreaks",
+  "cowBreaksPerSec", "pagesScanned", "fullScans", "scannerCpuShare", "guestOpsPerSec"]);
+const oracle = columns(["savablePct", "savableExclZeroPct", "efficiency", "efficiencyExclZero"], ["efficiency", "efficiencyExclZero"]);
+const measured = shape(
+  {
+    startedAt: str,
+    wallSec: nonNeg,
+    scannerWallSec: nonNeg,
+    scannerPagesPerSec: nullNonNeg,
+    batchLatencyUs: shape({ p50: nullNonNeg, p90: nullNonNeg, p99: nullNonNeg, max: nullNonNeg }, undefined, true),
+    oracleWallSec: nonNeg,
+  },
+  undefined,
+  true,
+);
+const run = shape(
+  {
+    id: str,
+    group: oneOf("matrix", "worker-sweep"),
+    workload: str,
+    policy: str,
+    workers: count,
+    seed: num(-Infinity, Infinity, true),
+    guests: num(1, Infinity, true),
+    guestMemBytes: nonNeg,
+    durationSec: nonNeg,
+    summary,
+    series,
+    oracle,
+    measured,
+  },
+  (o, p) => {
+    const want = `${o.workload}/${o.policy}/w${o.workers}`;
+    if (o.id !== want) fail(`${p}.id`, `must be "${want}" (workload/policy/w<workers>), got ${show(o.id)}`);
+  },
+);
+const macro = shape({ runs: list(run), skipped: list(shape({ id: str, reason: str })) }, (o, p) => {
+  const seen = new Set<string>();
+  (o.runs as { id: string }[]).forEach((r, i) => {
+    if (seen.has(r.id)) fail(`${p}.runs[${i}].id`, `duplicate run id "${r.id}"`);
+    seen.add(r.id);
+  });
+});
+
+const document = shape({
+  schema: oneOf(RESULTS_SCHEMA),
+  commit: str,
+  dirty: bool,
+  date: (v, p) => {
+    str(v, p);
+    if (Number.isNaN(Date.parse(v as string))) fail(p, `must be an ISO 8601 date, got ${show(v)}`);
+  },
+  wallSec: nonNeg,
+  machine,
+  options,
+  calibration,
+  micro,
+  macro,
+});
+
+/** Checks `doc` against the results schema; returns it typed, or throws ResultsSchemaError naming the field. */
+export function validateResults(doc: unknown): ResultsDocument {
+  document(doc, "results");
+  return doc as ResultsDocument;
+}
