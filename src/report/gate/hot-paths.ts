@@ -1,0 +1,247 @@
+#!/usr/bin/env bun
+/**
+ * The measurement harness of gate tier 2 (relative speed): times the product's hot paths in the
+ * source tree this file sits in, and prints one JSON line on stdout.
+ *
+ * It is self-contained on purpose: tier 2 copies this very file into the base commit's worktree
+ * (at the same path, src/report/gate/hot-paths.ts) and runs both copies, so the base code and
+ * the working tree's code are measured by the same harness. It therefore imports nothing but the
+ * tree's own src/hypervisor and src/dedup, by relative path and dynamically: if the tree lacks an
+ * API a path needs, that path is reported missing (with the reason) instead of crashing.
+ *
+ * The paths, each timed as `reps` short repetitions (a few ms each) after `warmup` untimed ones,
+ * the paths' repetitions interleaved. The result is the fastest repetition, in ns per page: on a
+ * shared 2-core machine other processes only ever add time, so the minimum is the estimate least
+ * disturbed by them (the median is printed too, for information):
+ *   hash      PageHasher.hashFrame over HASH_FRAMES random frames (1 MiB: L2-resident, so the
+ *             time is the hash code's, not DRAM's; a hash that does twice the work shows ~2x);
+ *   compare   MachineMemory.compareFrames of equal frame pairs (reads both pages to the end);
+ *   scan      full vmdedup passes (scanner.scan, smart scan off) over 2 guests x SCAN_PAGES
+ *             pages, each after every page of the second guest was rewritten (untimed): half
+ *             the visits re-hash and look up, half find their page unchanged (INNER passes);
+ *   cow       CoW breaks: a guest write of 16 bytes to each of COW_PAGES shared pages (the
+ *             sharing is set up untimed with hv.share before each of INNER timed sweeps).
+ * Output: {"ok":true,"nsPerPage":{"hash":..,...},"medianNsPerPage":{..},"missing":{"scan":"reason"},"setupMs":..}
+ * or {"ok":false,"reason":"..."} when nothing can be measured. Flags: --reps N, --warmup N.
+ */
+const PAGE = 4096;
+const HASH_FRAMES = 256;
+const COMPARE_PAIRS = 128;
+const SCAN_PAGES = 1024;
+const COW_PAGES = 1024;
+const INNER = 4; // scan and cow: timed rounds per repetition (setup between them untimed)
+
+type Timed = () => number; // runs one repetition, returns ns per page
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : def;
+  return Number.isInteger(v) && v > 0 ? v : def;
+}
+
+/** Fills `page` with xorshift32 words from `seed` (every page distinct). */
+function fillRandom(page: Uint8Array, seed: number): void {
+  const u32 = new Uint32Array(page.buffer, page.byteOffset, PAGE >>> 2);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < u32.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    u32[i] = x >>> 0;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length & 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const reps = arg("--reps", 15);
+  const warmup = arg("--warmup", 3);
+  const t0 = performance.now();
+  let hvMod: Record<string, any>;
+  let dedupMod: Record<string, any>;
+  try {
+    hvMod = await import("../../hypervisor/index.ts");
+    dedupMod = await import("../../dedup/index.ts");
+  } catch (e) {
+    console.log(JSON.stringify({ ok: false, reason: `cannot import src/hypervisor or src/dedup: ${(e as Error).message}` }));
+    return;
+  }
+  const Hypervisor = hvMod.Hypervisor;
+  if (typeof Hypervisor !== "function") {
+    console.log(JSON.stringify({ ok: false, reason: "src/hypervisor exports no Hypervisor" }));
+    return;
+  }
+  const page = new Uint8Array(PAGE);
+  const paths: Record<string, Timed> = {};
+  const missing: Record<string, string> = {};
+  const setup = (name: string, make: () => Timed) => {
+    try {
+      paths[name] = make();
+    } catch (e) {
+      missing[name] = (e as Error).message;
+    }
+  };
+
+  // hash
+  setup("hash", () => {
+    if (typeof dedupMod.PageHasher !== "function") throw new Error("src/dedup exports no PageHasher");
+    const hv = new Hypervisor({ frames: HASH_FRAMES + 16 });
+    const g = hv.createGuest({ pages: HASH_FRAMES, name: "hash" });
+    const frames = new Int32Array(HASH_FRAMES);
+    const slot0 = typeof g.slotBase === "number" ? g.slotBase : 0;
+    for (let p = 0; p < HASH_FRAMES; p++) {
+      fillRandom(page, p + 1);
+      g.write(p, 0, page);
+      frames[p] = g.frameOf(p);
+    }
+    const hasher = new dedupMod.PageHasher(hv.memory);
+    const N = HASH_FRAMES * 64;
+    return () => {
+      const s = performance.now();
+      let acc = 0;
+      for (let i = 0; i < N; i++) {
+        hasher.hashFrame(slot0 + (i & (HASH_FRAMES - 1)), frames[i & (HASH_FRAMES - 1)]!);
+        acc ^= hasher.lo;
+      }
+      const ns = ((performance.now() - s) * 1e6) / N;
+      return acc === 0.5 ? -1 : ns; // keeps acc alive
+    };
+  });
+
+  // compare
+  setup("compare", () => {
+    const hv = new Hypervisor({ frames: COMPARE_PAIRS * 2 + 16 });
+    if (typeof hv.memory?.compareFrames !== "function") throw new Error("MachineMemory has no compareFrames");
+    const g = hv.createGuest({ pages: COMPARE_PAIRS * 2, name: "cmp" });
+    const a = new Int32Array(COMPARE_PAIRS);
+    const b = new Int32Array(COMPARE_PAIRS);
+    for (let p = 0; p < COMPARE_PAIRS; p++) {
+      fillRandom(page, p + 7);
+      g.write(2 * p, 0, page);
+      g.write(2 * p + 1, 0, page);
+      a[p] = g.frameOf(2 * p);
+      b[p] = g.frameOf(2 * p + 1);
+    }
+    const m = hv.memory;
+    const N = COMPARE_PAIRS * 128;
+    return () => {
+      const s = performance.now();
+      let acc = 0;
+      for (let i = 0; i < N; i++) acc |= m.compareFrames(a[i & (COMPARE_PAIRS - 1)]!, b[i & (COMPARE_PAIRS - 1)]!);
+      const ns = ((performance.now() - s) * 1e6) / N;
+      if (acc !== 0) throw new Error("equal frames compared unequal");
+      return ns;
+    };
+  });
+
+  // scanner batch (vmdedup full pass after a rewrite of one guest)
+  let scanner: { scan(n: number): Promise<number>; fullScans(n: number): Promise<void>; close(): Promise<void> } | undefined;
+  let scanRep: (() => Promise<number>) | undefined;
+  try {
+    if (typeof dedupMod.createScanner !== "function") throw new Error("src/dedup exports no createScanner");
+    const hv = new Hypervisor({ frames: SCAN_PAGES * 3 + 64 });
+    const ga = hv.createGuest({ pages: SCAN_PAGES, name: "a" });
+    const gb = hv.createGuest({ pages: SCAN_PAGES, name: "b" });
+    for (let p = 0; p < SCAN_PAGES; p++) {
+      fillRandom(page, p + 1000);
+      ga.write(p, 0, page);
+      if (p & 1) fillRandom(page, p + 50000); // odd pages unique to b, even pages duplicates
+      gb.write(p, 0, page);
+    }
+    scanner = dedupMod.createScanner(hv, { policy: "vmdedup", pagesToScan: SCAN_PAGES * 2, smartScan: false });
+    await scanner!.fullScans(2);
+    const stamp = new Uint8Array(16);
+    const dv = new DataView(stamp.buffer);
+    let gen = 0;
+    const total = SCAN_PAGES * 2;
+    scanRep = async () => {
+      let ms = 0;
+      for (let pass = 0; pass < INNER; pass++) {
+        gen++;
+        for (let p = 0; p < SCAN_PAGES; p++) {
+          dv.setUint32(0, gen);
+          dv.setUint32(4, p);
+          gb.write(p, 64, stamp);
+        }
+        const s = performance.now();
+        // a batch stops at the end of a pass, so a call may visit nothing: the pass ended there
+        let visited = 0;
+        for (let calls = 0; visited < total && calls < 4; calls++) visited += await scanner!.scan(total - visited);
+        ms += performance.now() - s;
+        if (visited !== total) throw new Error(`scan visited ${visited} of ${total} pages`);
+      }
+      return (ms * 1e6) / (INNER * total);
+    };
+  } catch (e) {
+    missing.scan = (e as Error).message;
+  }
+
+  // CoW break
+  setup("cow", () => {
+    if (typeof Hypervisor.prototype.share !== "function") throw new Error("Hypervisor has no share()");
+    const hv = new Hypervisor({ frames: COW_PAGES * 3 + 64 });
+    const ga = hv.createGuest({ pages: COW_PAGES, name: "a" });
+    const gb = hv.createGuest({ pages: COW_PAGES, name: "b" });
+    const small = new Uint8Array(16).fill(0x5a); // the timed write; a gets it too before sharing
+    for (let p = 0; p < COW_PAGES; p++) {
+      fillRandom(page, p + 9000);
+      page.set(small);
+      ga.write(p, 0, page);
+      gb.write(p, 0, page);
+    }
+    return () => {
+      let ms = 0;
+      for (let k = 0; k < INNER; k++) {
+        for (let p = 0; p < COW_PAGES; p++) {
+          ga.write(p, 0, small); // a and b identical again (no-op content-wise after the first rep)
+          hv.share(ga, p, gb, p);
+        }
+        const s = performance.now();
+        for (let p = 0; p < COW_PAGES; p++) gb.write(p, 0, small);
+        ms += performance.now() - s;
+        if (gb.isShared(COW_PAGES - 1)) throw new Error("write did not break sharing");
+      }
+      return (ms * 1e6) / (INNER * COW_PAGES);
+    };
+  });
+
+  const setupMs = performance.now() - t0;
+  const samples: Record<string, number[]> = {};
+  for (const k of Object.keys(paths)) samples[k] = [];
+  if (scanRep) samples.scan = [];
+  // repetitions interleave the paths, so a burst of noise hits all of them a little
+  try {
+    for (let r = 0; r < warmup + reps; r++) {
+      for (const [k, f] of Object.entries(paths)) {
+        const ns = f();
+        if (r >= warmup) samples[k]!.push(ns);
+      }
+      if (scanRep) {
+        const ns = await scanRep();
+        if (r >= warmup) samples.scan!.push(ns);
+      }
+    }
+  } catch (e) {
+    console.log(JSON.stringify({ ok: false, reason: `measurement failed: ${(e as Error).message}` }));
+    return;
+  } finally {
+    await scanner?.close();
+  }
+  const nsPerPage: Record<string, number> = {};
+  const medianNsPerPage: Record<string, number> = {};
+  for (const [k, xs] of Object.entries(samples)) {
+    nsPerPage[k] = Math.min(...xs);
+    medianNsPerPage[k] = median(xs);
+  }
+  if (Object.keys(nsPerPage).length === 0) {
+    console.log(JSON.stringify({ ok: false, reason: `no hot path available: ${JSON.stringify(missing)}` }));
+    return;
+  }
+  console.log(JSON.stringify({ ok: true, nsPerPage, medianNsPerPage, missing, setupMs: Math.round(setupMs), wallMs: Math.round(performance.now() - t0) }));
+}
+
+await main();

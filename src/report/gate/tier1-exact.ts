@@ -1,0 +1,202 @@
+/**
+ * Gate tier 1, exact: seeded simulations compared for equality with the committed baseline
+ * (results/baseline.json).
+ *
+ * Every canned workload x every policy runs through the simulation driver on a small fixed
+ * configuration (EXACT_CONFIG: 2 guests of 16 MiB, 30 simulated seconds, seed 1; about 15 s of
+ * wall time in all on this 2-core machine). The driver is deterministic for a seed and reads
+ * the wall clock only for `measured`, which is left out. From each run the baseline keeps:
+ *   - checkpoints: every sample of the time series (every 5 simulated seconds): savings, frames
+ *     used, pages shared/sharing, cumulative CoW breaks, pages scanned, full scans, scanner CPU
+ *     share, guest ops/s, and the oracle's savable share at the same time;
+ *   - summary: the run's summary figures (savings, efficiency, CoW breaks, pages merged and
+ *     time-to-merge percentiles, full scans, CPU share, throughput);
+ *   - digest: xxHash3 of the whole deterministic result (everything but `measured`), so a change
+ *     anywhere else in the document (other series values, options, calibration) fails too.
+ * Comparison flattens both documents to "key -> value" maps (run "workload/policy", then the
+ * field path) and lists every key whose value differs, appeared or disappeared.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { POLICIES } from "../../dedup/index.ts";
+import { runSimulation, workloadNames, type RunResult } from "../../sim/index.ts";
+import type { TierVerdict } from "./verdict.ts";
+import { table } from "./verdict.ts";
+
+export const BASELINE_SCHEMA = "vmdedup/gate-baseline@1" as const;
+
+export const EXACT_CONFIG = {
+  seed: 1,
+  guests: 2,
+  guestMemBytes: 16 * 2 ** 20,
+  durationSec: 30,
+  sampleEverySec: 5,
+  oracleEverySec: 5,
+} as const;
+
+export type Scalar = number | string | boolean | null;
+
+export interface ExactRun {
+  workload: string;
+  policy: string;
+  checkpoints: Record<string, Scalar>[];
+  summary: Record<string, Scalar>;
+  digest: string;
+}
+
+export interface ExactBaseline {
+  schema: typeof BASELINE_SCHEMA;
+  note: string;
+  config: Record<string, Scalar>;
+  runs: ExactRun[];
+}
+
+export interface ExactDiff {
+  run: string; // "workload/policy", or "config"
+  at: string; // "t=10s", "summary", "digest", "run"
+  field: string;
+  baseline: Scalar | undefined;
+  current: Scalar | undefined;
+}
+
+const SERIES_FIELDS = [
+  "savingsPct", "savingsExclZeroPct", "populatedPages", "framesUsed", "pagesShared", "pagesSharing",
+  "cowBreaks", "pagesScanned", "fullScans", "scannerCpuShare", "guestOpsPerSec",
+] as const;
+
+/** The deterministic part of a run: everything but `measured`. */
+export function deterministicPart(r: RunResult): Omit<RunResult, "measured"> {
+  const { measured: _measured, ...rest } = r;
+  return rest;
+}
+
+export function extractRun(r: RunResult): ExactRun {
+  const s = r.series;
+  const checkpoints = s.tSec.map((t, i) => {
+    const c: Record<string, Scalar> = { tSec: t };
+    for (const f of SERIES_FIELDS) c[f] = s[f][i] ?? null;
+    const oi = r.oracle.tSec.indexOf(t);
+    c.oracleSavablePct = oi >= 0 ? r.oracle.savablePct[oi]! : null;
+    return c;
+  });
+  const m = r.summary;
+  const summary: Record<string, Scalar> = {
+    savingsPct: m.savingsPct, savingsExclZeroPct: m.savingsExclZeroPct, steadySavingsPct: m.steadySavingsPct,
+    oracleSavablePct: m.oracleSavablePct, efficiency: m.efficiency, cowBreaks: m.cowBreaks, steadyCowBreaksPerSec: m.steadyCowBreaksPerSec,
+    pagesMerged: m.timeToMerge.merged, pendingAtEnd: m.timeToMerge.pendingAtEnd, mergeP50Ms: m.timeToMerge.p50Ms, mergeP90Ms: m.timeToMerge.p90Ms,
+    pagesScanned: m.pagesScanned, fullScans: m.fullScans, scannerCpuShare: m.scannerCpuShare, steadyGuestOpsPerSec: m.steadyGuestOpsPerSec,
+  };
+  const digest = Bun.hash.xxHash3(JSON.stringify(deterministicPart(r))).toString(16).padStart(16, "0");
+  return { workload: r.workload.name, policy: r.options.policy, checkpoints, summary, digest };
+}
+
+/** Runs every workload x policy on `config` (default: all canned workloads, all policies). */
+export async function collectExact(
+  opts: { workloads?: readonly string[]; policies?: readonly string[]; onRun?: (name: string) => void } = {},
+): Promise<ExactBaseline> {
+  const c = EXACT_CONFIG;
+  const runs: ExactRun[] = [];
+  for (const workload of opts.workloads ?? workloadNames()) {
+    for (const policy of opts.policies ?? POLICIES) {
+      opts.onRun?.(`${workload}/${policy}`);
+      const r = await runSimulation({
+        workload, policy: policy as RunResult["options"]["policy"], seed: c.seed, guests: c.guests, guestMem: c.guestMemBytes,
+        durationSec: c.durationSec, sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
+      });
+      runs.push(extractRun(r));
+    }
+  }
+  return { schema: BASELINE_SCHEMA, note: "gate tier 1 (scripts/gate.ts): rewrite with `bun run gate --update`; say why in the commit", config: { ...c }, runs };
+}
+
+function flatten(doc: ExactBaseline): Map<string, { run: string; at: string; field: string; value: Scalar }> {
+  const out = new Map<string, { run: string; at: string; field: string; value: Scalar }>();
+  const put = (run: string, at: string, field: string, value: Scalar) => out.set(`${run}\u0000${at}\u0000${field}`, { run, at, field, value });
+  for (const [k, v] of Object.entries(doc.config ?? {})) put("config", "config", k, v);
+  for (const r of doc.runs ?? []) {
+    const run = `${r.workload}/${r.policy}`;
+    put(run, "run", "present", true);
+    (r.checkpoints ?? []).forEach((c, i) => {
+      const at = typeof c.tSec === "number" ? `t=${c.tSec}s` : `#${i}`;
+      for (const [k, v] of Object.entries(c)) if (k !== "tSec") put(run, at, k, v);
+    });
+    for (const [k, v] of Object.entries(r.summary ?? {})) put(run, "summary", k, v);
+    put(run, "digest", "digest", r.digest);
+  }
+  return out;
+}
+
+/** Every difference between two baselines, in the baseline's order, then keys only `current` has. */
+export function compareExact(baseline: ExactBaseline, current: ExactBaseline): ExactDiff[] {
+  const a = flatten(baseline);
+  const b = flatten(current);
+  const diffs: ExactDiff[] = [];
+  for (const [key, x] of a) {
+    const y = b.get(key);
+    if (!y || !Object.is(x.value, y.value)) diffs.push({ run: x.run, at: x.at, field: x.field, baseline: x.value, current: y ? y.value : undefined });
+  }
+  for (const [key, y] of b) if (!a.has(key)) diffs.push({ run: y.run, at: y.at, field: y.field, baseline: undefined, current: y.value });
+  return diffs;
+}
+
+export function readBaseline(path: string): ExactBaseline {
+  const doc = JSON.parse(readFileSync(path, "utf8")) as ExactBaseline;
+  if (doc?.schema !== BASELINE_SCHEMA || !Array.isArray(doc.runs)) throw new Error(`${path} is not a ${BASELINE_SCHEMA} document`);
+  return doc;
+}
+
+export function writeBaseline(path: string, doc: ExactBaseline): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(doc, null, 1)}\n`);
+}
+
+const show = (v: Scalar | undefined) => (v === undefined ? "(absent)" : JSON.stringify(v));
+
+/** The readable table of differences (at most `limit` rows, then a count). */
+export function diffTable(diffs: readonly ExactDiff[], limit = 40): string[] {
+  const rows = diffs.slice(0, limit).map((d) => [d.run, d.at, d.field, show(d.baseline), show(d.current)]);
+  const lines = table(["run", "at", "field", "baseline", "now"], rows);
+  if (diffs.length > limit) lines.push(`... and ${diffs.length - limit} more differences`);
+  const runs = new Set(diffs.map((d) => d.run));
+  lines.push(`${diffs.length} differences in ${runs.size} of the runs; if intended, \`bun run gate --update\` and say why in the commit`);
+  return lines;
+}
+
+/** Tier 1 as the gate runs it; `update` rewrites the baseline instead of comparing. */
+export async function runExactTier(o: {
+  baselinePath: string;
+  label?: string;
+  update?: boolean;
+  /** Subsets (tests); the gate runs all workloads and policies. */
+  workloads?: readonly string[];
+  policies?: readonly string[];
+  onRun?: (name: string) => void;
+}): Promise<TierVerdict> {
+  const t0 = performance.now();
+  const label = o.label ?? o.baselinePath;
+  const name = "tier 1: exact";
+  const wall = () => (performance.now() - t0) / 1000;
+  let baseline: ExactBaseline | null = null;
+  if (!o.update) {
+    try {
+      baseline = readBaseline(o.baselinePath);
+    } catch (e) {
+      return { name, status: "fail", couldNotRun: true, summary: `cannot read the baseline: ${(e as Error).message} (create it with \`bun run gate --update\`)`, wallSec: wall(), report: [] };
+    }
+  }
+  let current: ExactBaseline;
+  try {
+    current = await collectExact({ workloads: o.workloads, policies: o.policies, onRun: o.onRun });
+  } catch (e) {
+    return { name, status: "fail", couldNotRun: true, summary: `a simulation failed: ${(e as Error).stack ?? e}`, wallSec: wall(), report: [] };
+  }
+  if (o.update) {
+    writeBaseline(o.baselinePath, current);
+    return { name, status: "pass", summary: `baseline rewritten: ${label} (${current.runs.length} runs)`, wallSec: wall(), report: [] };
+  }
+  const diffs = compareExact(baseline!, current);
+  const details = { runs: current.runs.length, differences: diffs.length, diffs: diffs.slice(0, 200) };
+  if (diffs.length > 0)
+    return { name, status: "fail", summary: `${diffs.length} values differ from ${label}`, details, wallSec: wall(), report: diffTable(diffs) };
+  return { name, status: "pass", summary: `${current.runs.length} runs (workload x policy) identical to ${label}`, details, wallSec: wall(), report: [] };
+}
