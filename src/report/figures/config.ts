@@ -1,0 +1,79 @@
+/**
+ * Sizes of the figure runs: FULL (`bun run figures`, about 3-4 minutes on a 2-core machine) and
+ * QUICK (`--quick`, a few seconds, for tests). Guests are small (32 MiB) and runs short: per-page
+ * behaviour does not depend on guest size (write rates scale with memory, see workloads/README.md),
+ * so small guests give the same percentages as large ones, only sooner.
+ */
+export interface FigureConfig {
+  name: "full" | "quick";
+  /** Memory per guest of every simulation (bytes). */
+  guestMemBytes: number;
+  /** Figure 1: guest counts, simulated seconds, scan rate (simulator default when null). */
+  guestCounts: number[];
+  guestsDurationSec: number;
+  /** Figures 2, 4, 7 (the workload x policy matrix) and 5: guests, seconds, scan rate, oracle sampling. */
+  matrixGuests: number;
+  matrixDurationSec: number;
+  matrixPagesToScan: number;
+  sleepMillisecs: number;
+  oracleEverySec: number;
+  /** Workloads of figures 2 and 7 (one panel each). */
+  timelineWorkloads: string[];
+  /** Figure 3: the workload, guests and pagesToScan values of the sweep (sleepMillisecs fixed). */
+  sweepWorkload: string;
+  sweepGuests: number;
+  sweepPagesToScan: number[];
+  sweepDurationSec: number;
+  /** Figure 5: the workload run as HVM and as PV guests. */
+  pvWorkload: string;
+  /** Figure 6: machine pages of the synthetic image, worker counts, rounds (median taken). */
+  workerPages: number;
+  workerCounts: number[];
+  workerRounds: number;
+}
+
+const MiB = 2 ** 20;
+
+export const FULL: FigureConfig = {
+  name: "full",
+  guestMemBytes: 32 * MiB,
+  guestCounts: [1, 2, 4, 8, 16],
+  guestsDurationSec: 60,
+  // 16 x 32 MiB: the guest memory (512 MiB) and CPU load of the workloads' own 4 x 128 MiB, so the
+  // guests keep the host's 2 CPUs busy and de-duplication's cost shows in their throughput
+  matrixGuests: 16,
+  matrixDurationSec: 90,
+  matrixPagesToScan: 100, // Linux's default pages_to_scan
+  sleepMillisecs: 20, // Linux's default sleep_millisecs
+  oracleEverySec: 2,
+  timelineWorkloads: ["web-server", "kernel-build"],
+  sweepWorkload: "kernel-build",
+  sweepGuests: 4,
+  sweepPagesToScan: [25, 60, 150, 400, 1000, 2500, 6400],
+  sweepDurationSec: 60,
+  pvWorkload: "web-server",
+  workerPages: 65536, // 256 MiB
+  workerCounts: [0, 1, 2],
+  workerRounds: 5,
+};
+
+export const QUICK: FigureConfig = {
+  name: "quick",
+  guestMemBytes: 4 * MiB,
+  guestCounts: [1, 2, 4],
+  guestsDurationSec: 30,
+  matrixGuests: 2,
+  matrixDurationSec: 30,
+  matrixPagesToScan: 100,
+  sleepMillisecs: 20,
+  oracleEverySec: 5,
+  timelineWorkloads: ["web-server"],
+  sweepWorkload: "kernel-build",
+  sweepGuests: 2,
+  sweepPagesToScan: [25, 400],
+  sweepDurationSec: 30,
+  pvWorkload: "web-server",
+  workerPages: 4096,
+  workerCounts: [0, 1],
+  workerRounds: 1,
+};
