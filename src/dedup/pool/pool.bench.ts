@@ -69,12 +69,18 @@ async function raw(hv: Hypervisor, workers: number, chunk: number): Promise<{ pp
   const sf = hv.pageTable.slotFrame;
   const total = hv.pageTable.slotCount;
   const source: VisitOrderSource = {
-    peekVisits(after, slots, frames, max) {
+    peekVisits(after, slots, frames, max, maxSlots = Infinity, out) {
       let n = 0;
-      for (let s = after < 0 ? 0 : after + 1; s < total && n < max; s++) {
+      let s = after < 0 ? 0 : after + 1;
+      const end = Math.min(total, s + maxSlots);
+      for (; s < end && n < max; s++) {
         if (sf[s]! < 0) continue;
         slots[n] = s;
         frames[n++] = sf[s]!;
+      }
+      if (out) {
+        out.passEnd = s >= total;
+        out.lastSlot = s - 1;
       }
       return n;
     },
