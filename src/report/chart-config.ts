@@ -60,9 +60,17 @@ export function logAxisTicks(min: number, max: number, axisLengthPx: number, fon
   // Each label needs its own extent plus a gap of one font size along the axis.
   const widestLabel = Math.max(...labelled.map((t) => format(t.value).length)) * LABEL_CHAR_WIDTH_EM * fontSizePx;
   const labelExtent = (horizontal ? widestLabel : fontSizePx) + fontSizePx;
-  const maxLabels = Math.max(2, Math.floor(axisLengthPx / labelExtent));
-  const step = Math.ceil(labelled.length / maxLabels);
-  const labels = new Map(labelled.filter((_, i) => i % step === 0).map((t) => [t.value, format(t.value)]));
+  // Thin by position on the (logarithmic) axis, not by index: ticks crowd towards each decade's end.
+  const span = Math.log10(max) - Math.log10(min) || 1;
+  const at = (v: number) => ((Math.log10(v) - Math.log10(min)) / span) * axisLengthPx;
+  const labels = new Map<number, string>();
+  let lastPx = -Infinity;
+  for (const t of labelled) {
+    const px = at(t.value);
+    if (px - lastPx < labelExtent) continue;
+    labels.set(t.value, format(t.value));
+    lastPx = px;
+  }
 
   return ticks.map((t) => {
     const label = labels.get(t.value);

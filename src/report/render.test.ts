@@ -231,7 +231,13 @@ describe("logAxisTicks", () => {
   });
 
   test("thins labels that would overlap on a short axis", () => {
-    expect(labels(logAxisTicks(1, 1e6, 200, 8, true))).toEqual(["1", "1,000", "1,000,000"]);
+    expect(labels(logAxisTicks(1, 1e6, 200, 8, true))).toEqual(["1", "100", "10,000", "1,000,000"]);
+  });
+
+  test("thins by position, so ticks crowding at a decade's end do not overlap", () => {
+    // 0.03..0.09: no decade inside, every tick is a candidate; on a log axis 0.08 and 0.09 sit close
+    const ticks = logAxisTicks(0.03, 0.09, 150, 14, true);
+    expect(labels(ticks)).toEqual(["0.03", "0.05", "0.08"]);
   });
 
   test("labels 1-2-5 within a decade and uses e-notation beyond a million", () => {
