@@ -136,6 +136,11 @@ export class KsmScanner extends ScannerBase {
     return true;
   }
 
+  /** Hash ahead (worker pool) only pages a visit would checksum: not on a KSM or shared frame. */
+  protected override wouldHash(_slot: number, frame: number): boolean {
+    return frame !== this.hv.zeroFrame && this.stable.nodeOfFrame(frame) < 0 && this.hv.memory.frameState[frame] !== FrameState.SHARED;
+  }
+
   protected visit(slot: number, frame: number): void {
     const items = this.items;
     const stable = this.stable;

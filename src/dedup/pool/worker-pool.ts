@@ -253,17 +253,30 @@ export class WorkerPool implements FrameHasher {
     if (Atomics.load(v.done, j) === c.seq) return true;
     const ctl = this.v.ctl;
     const w = bufWord(b, CUR);
+    const nsub = (c.n + SUB - 1) >>> SUB_SHIFT;
     for (;;) {
+      if (Atomics.load(v.done, j) === c.seq) return true;
       const claimed = Atomics.load(ctl, w);
-      if (claimed > j) break; // a worker holds it (a closed buffer is never read here)
-      if (Atomics.compareExchange(ctl, w, claimed, j + 1) !== claimed) continue;
-      for (let k = claimed; k < j; k++) Atomics.store(v.done, k, c.seq); // passed: never read
-      hashRange(this.reader, v, j << SUB_SHIFT, Math.min(c.n, (j + 1) << SUB_SHIFT));
-      Atomics.store(v.done, j, c.seq);
-      this.counters.ownerSubchunks++;
-      return true;
+      if (claimed <= j) {
+        if (Atomics.compareExchange(ctl, w, claimed, j + 1) !== claimed) continue;
+        for (let k = claimed; k < j; k++) Atomics.store(v.done, k, c.seq); // passed: never read
+        this.hashSub(b, c, j);
+        return true;
+      }
+      // A worker is hashing j: rather than wait, take the next unclaimed sub-chunk (work sharing).
+      if (claimed >= nsub) break;
+      const k = Atomics.add(ctl, w, 1);
+      if (k >= nsub) break;
+      this.hashSub(b, c, k);
     }
     return this.waitDone(b, c, j);
+  }
+
+  private hashSub(b: number, c: Chunk, j: number): void {
+    const v = this.v.bufs[b]!;
+    hashRange(this.reader, v, j << SUB_SHIFT, Math.min(c.n, (j + 1) << SUB_SHIFT));
+    Atomics.store(v.done, j, c.seq);
+    this.counters.ownerSubchunks++;
   }
 
   /** Waits until sub-chunk j of buffer b is done; false (hash inline) if no worker is up yet or on a fault. */
