@@ -69,6 +69,12 @@ for (const policy of POLICIES) {
       expect([s.options.pagesToScan, s.options.sleepMillisecs, s.options.maxPageSharing, s.options.smartScan]).toEqual([100, 20, 256, true]);
       expect(() => createScanner(hv, { policy })).toThrow(VmdedupError);
       expect(() => s.set({ maxPageSharing: 1 })).toThrow(InvalidArgumentError);
+      expect(() => s.set({ workers: 2 } as never)).toThrow(InvalidArgumentError); // not a knob
+      expect(() => s.set({ pagesToScan: 50, policy: "none" } as never)).toThrow(InvalidArgumentError);
+      expect(s.options.pagesToScan).toBe(100); // a rejected set() changes nothing
+      s.set({ pagesToScan: 50, maxPageSharing: undefined });
+      expect([s.options.pagesToScan, s.options.maxPageSharing, s.options.policy, s.options.workers]).toEqual([50, 256, policy, 0]);
+      expect(() => createScanner(null as never, { policy })).toThrow(InvalidArgumentError);
       await s.close();
       const again = createScanner(hv, { policy });
       await again.close();
@@ -98,13 +104,20 @@ for (const policy of POLICIES) {
       const before = snapshot(guests);
       const s = createScanner(hv, { policy });
       await s.fullScans(3);
+      const saved = savedPages(hv);
+      expect(saved).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
       s.setRun(0);
       expect(await s.scan()).toBe(0);
-      expect(s.fullScans(1)).rejects.toThrow(VmdedupError);
+      await expect(s.fullScans(1)).rejects.toThrow(VmdedupError);
+      expect(savedPages(hv)).toBe(saved); // run=0 keeps merges
+      const scanned = s.stats().pagesScanned;
       s.setRun(2);
       expect(s.run).toBe(2);
+      expect(await s.scan()).toBe(0);
+      await expect(s.fullScans(1)).rejects.toThrow(VmdedupError);
       expect(hv.stats()).toMatchObject({ sharedFrames: 0, sharingMappings: 0, zeroMapped: 0 });
-      expect(s.stats()).toMatchObject({ pagesShared: 0, pagesSharing: 0, zeroPages: 0 });
+      // as KSM's run=2: everything at once, full_scans back to 0, pages_scanned kept
+      expect(s.stats()).toMatchObject({ pagesShared: 0, pagesSharing: 0, pagesUnshared: 0, pagesVolatile: 0, zeroPages: 0, fullScans: 0, pagesScanned: scanned });
       expect(snapshot(guests)).toEqual(before);
       s.setRun(1);
       await s.fullScans(3);
@@ -236,10 +249,12 @@ for (const policy of POLICIES) {
             }
             await s.fullScans(3);
             const capped = merges ? expectedSavingCapped(hv, s.options.useZeroPages, 3) : 0;
-            // KSM, like the kernel, never folds two KSM frames of one content back together once
-            // CoW has left each with a single mapping, so it may stay below the capped oracle.
-            if (policy === "ksm") expect(savedPages(hv)).toBeLessThanOrEqual(capped);
-            else expect(savedPages(hv)).toBe(capped);
+            // With a cap, merging is not always able to reach the capped oracle: hv.share moves a
+            // whole frame's mappings, so frames holding 3+3+2 mappings of one content under a cap
+            // of 4 cannot be repacked, and KSM (like the kernel) never folds two KSM frames of one
+            // content together. Never above it, and the uncapped static tests check exactness.
+            expect(savedPages(hv)).toBeLessThanOrEqual(capped);
+            if (capped > 0) expect(savedPages(hv)).toBeGreaterThan(0);
             hv.audit();
           } finally {
             await s.close();

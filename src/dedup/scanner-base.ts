@@ -16,7 +16,7 @@
  * Subclasses implement visit(), and the hooks below; they merge only through hv.share and
  * hv.mapZero and always confirm with a byte compare (hv.share verifies again).
  */
-import { InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest, type Hypervisor } from "../hypervisor/index.ts";
+import { Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
 import type { FrameHasher } from "./fingerprint.ts";
 import { createFrameHasher } from "./pool/index.ts";
 import type { Policy, ResolvedScannerOptions, RunMode, Scanner, ScannerKnobs, ScannerStats, ScannerWork } from "./types.ts";
@@ -173,13 +173,21 @@ export abstract class ScannerBase implements Scanner {
       this.sync();
       this.hv.unmergeAll(); // throws OutOfMachineMemoryError with nothing changed
       this.resetAll();
+      this.fullScanCount = 0; // as KSM's run=2 (ksm_scan.seqnr = 0), for every policy
+      this.restartPass();
     }
     this.run = run;
   }
 
   set(knobs: ScannerKnobs): void {
     this.checkOpen();
-    const next = validateKnobs({ ...this.options, ...knobs });
+    if (knobs === null || typeof knobs !== "object") throw new InvalidArgumentError(`set() takes an object of knobs`);
+    const next = { ...this.options };
+    for (const [k, v] of Object.entries(knobs)) {
+      if (!KNOBS.includes(k as keyof ScannerKnobs)) throw new InvalidArgumentError(`set(): unknown knob ${k} (knobs: ${KNOBS.join(", ")})`);
+      if (v !== undefined) (next as Record<string, unknown>)[k] = v;
+    }
+    validateKnobs(next);
     this.applyKnobs(next);
     Object.assign(this.options, next);
   }
@@ -358,8 +366,10 @@ export abstract class ScannerBase implements Scanner {
 // ---- one scanner per hypervisor, option validation ----------------------------------------------
 
 const owners = new WeakSet<Hypervisor>();
+const KNOBS: readonly (keyof ScannerKnobs)[] = ["maxPageSharing", "useZeroPages", "smartScan", "pagesToScan", "sleepMillisecs"];
 
 export function claimScanner(hv: Hypervisor): void {
+  if (!(hv instanceof Hypervisor)) throw new InvalidArgumentError(`createScanner needs a Hypervisor`);
   if (owners.has(hv)) throw new VmdedupError(`this hypervisor already has a scanner; close() it first`);
   owners.add(hv);
 }

@@ -17,7 +17,8 @@
  *     always re-validated by re-hashing the hinted page).
  * ESX does not track writes to unshared pages, so every visit of a page that is not mapped to a
  * shared frame or the zero frame hashes it again. Then:
- *   - same fingerprint as its own hint: nothing to do;
+ *   - same fingerprint as its own hint: nothing to do (unless the hint waits for room in a full
+ *     shared frame: then the lookup below runs again);
  *   - otherwise the lookup/merge step: a shared frame with this fingerprint is compared byte for
  *     byte and shared into; a hint with this fingerprint is re-validated by re-hashing its page
  *     (it may have changed since it was hinted: then the hint is dropped and that page counts as
@@ -25,7 +26,8 @@
  *     hint into a shared-frame entry; zero pages go to the zero frame; with no partner the page
  *     gets a hint (or, if it was seen changed since its hint, waits a visit as volatile).
  * Pages mapped to a frame this scanner shares are not re-hashed (a write would have broken the
- * COW mapping; the hypervisor knows).
+ * COW mapping; the hypervisor knows), except the last page of a frame that may fold into another
+ * frame of its content (see mayFold in hash-scanner-base.ts).
  */
 import { FrameState } from "../../hypervisor/index.ts";
 import { HashScannerBase, Kind } from "../vmdedup/hash-scanner-base.ts";
@@ -66,6 +68,12 @@ export class EsxScanner extends HashScannerBase {
     return visited;
   }
 
+  /** run=2: the next batch starts a new pass (a fresh order). */
+  protected override restartPass(): void {
+    super.restartPass();
+    this.inPass = false;
+  }
+
   private startPass(): void {
     const reg = this.registered;
     const sf = this.hv.pageTable.slotFrame;
@@ -96,14 +104,15 @@ export class EsxScanner extends HashScannerBase {
       k === Kind.MERGED &&
       this.seenFrame[slot] === frame &&
       m.frameState[frame] === FrameState.SHARED &&
-      this.seenGen[slot] === m.frameWriteGen[frame]
+      this.seenGen[slot] === m.frameWriteGen[frame] &&
+      !this.mayFold(frame)
     )
       return;
     this.hasher.hashFrame(slot, frame);
     const hi = this.hasher.hi;
     const lo = this.hasher.lo;
     const changed = k !== Kind.NONE && (hi !== this.hashHi[slot] || lo !== this.hashLo[slot]);
-    if (k === Kind.INDEXED && !changed) return;
+    if (k === Kind.INDEXED && !changed && this.waitRoom[slot] === 0) return;
     this.forgetSlot(slot);
     this.seenFrame[slot] = frame;
     this.seenGen[slot] = m.frameWriteGen[frame]!;

@@ -196,6 +196,7 @@ describe("visit order peek", () => {
     expect(hashed).toEqual(predicted);
     expect(hashedFrames).toEqual(predictedFrames);
     expect(hashed.length).toBeGreaterThan(1000);
+    hv.audit();
     await s.close();
   });
 });
@@ -227,6 +228,7 @@ describe("configuration", () => {
     expect(pool.workers.length).toBe(0);
     await s.fullScans(1);
     expect(pool.workers.length).toBe(2);
+    hv.audit();
     await s.close();
     expect(pool.workers.length).toBe(0);
   });

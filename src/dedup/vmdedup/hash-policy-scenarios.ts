@@ -235,6 +235,40 @@ export function hashPolicyScenarios(policy: "vmdedup" | "esx"): void {
       hv.audit();
     });
 
+    test("after CoW breaks make room under maxPageSharing, a waiting page and a lone sharer move into a frame with room", async () => {
+      const { hv, s } = setup(policy, { maxPageSharing: 3 });
+      const g = hv.createGuest({ pages: 12 });
+      fill(g, [2, 2, 2, 2, 2, 2, 2]);
+      await s.fullScans(1);
+      expect(counters(s)).toEqual(C(2, 4, 1, 0, 0, 1, 2)); // two full frames, one page waiting
+      const waiting = Array.from({ length: 7 }, (_, i) => i).find((i) => !g.isShared(i))!;
+      const [f1, f2] = [...new Set(Array.from({ length: 7 }, (_, i) => g.frameOf(i)).filter((f) => hv.isSharedFrame(f)))] as [number, number];
+      const onF1 = Array.from({ length: 7 }, (_, i) => i).filter((i) => g.frameOf(i) === f1);
+      const onF2 = Array.from({ length: 7 }, (_, i) => i).filter((i) => g.frameOf(i) === f2);
+      g.write(onF1[0]!, 0, page(100)); // f1 now has room for one more mapping
+      await s.fullScans(1);
+      expect(g.frameOf(waiting)).toBe(f1); // the waiting page merged, no hash needed to notice
+      expect(counters(s)).toEqual(C(2, 4, 0, 1, 0, 1, 2));
+      expect(hv.stats().framesUsed).toBe(3);
+      // leave each frame with one mapping: the lone sharers fold into one frame
+      g.write(onF1[1]!, 0, page(101));
+      g.write(onF1[2]!, 0, page(102));
+      g.write(onF2[0]!, 0, page(103));
+      g.write(onF2[1]!, 0, page(104));
+      expect(counters(s)).toEqual(C(2, 0, 0, 1, 0, 1, 2)); // counted at once, before any visit
+      await s.fullScans(1);
+      const lone = [waiting, onF2[2]!];
+      expect(g.frameOf(lone[0]!)).toBe(g.frameOf(lone[1]!));
+      expect(hv.memory.frameRefcount[g.frameOf(lone[0]!)]).toBe(2);
+      expect(counters(s)).toEqual(C(1, 1, 1, 4, 0, 0, 0));
+      await s.fullScans(1);
+      expect(counters(s)).toEqual(C(1, 1, 5, 0, 0, 0, 0));
+      expect(hv.stats().framesUsed).toBe(6);
+      const written = [onF1[0]!, onF1[1]!, onF1[2]!, onF2[0]!, onF2[1]!];
+      for (let i = 0; i < 7; i++) expect(g.read(i)).toEqual(page(written.includes(i) ? 100 + written.indexOf(i) : 2));
+      hv.audit();
+    });
+
     test("guests destroyed while shared: counters follow the hypervisor at once", async () => {
       const { hv, s } = setup(policy);
       const a = hv.createGuest({ pages: 3 });

@@ -18,6 +18,9 @@
  *   hashHi/Lo  the fingerprint computed at its last hash
  *   seenFrame/seenGen  the frame and its write generation at the last visit (-1: never visited)
  *   inZeroList whether the slot is on the zero-mapped list below
+ *   waitRoom   an INDEXED slot that met an equal shared frame which was full (maxPageSharing):
+ *              its visits repeat the lookup (remembered fingerprint, no hash) so that it merges
+ *              once a CoW break makes room, as KSM's stable-tree search does every visit
  * kindCount[kind] counts slots per kind: pagesUnshared = INDEXED, pagesVolatile = VOLATILE.
  *
  * process(slot, frame, hash, changed) — the step after a page was hashed:
@@ -31,7 +34,10 @@
  *      unshared entry, so a duplicate of it merges on its first visit.
  * maxPageSharing: a full frame is not merged into; two further equal pages start a new frame of
  * the same content, in the same group (group ids per frame): a group with >= 2 live frames is a
- * chain (stableNodeChains), its frames are dups (stableNodeDups), as in KSM.
+ * chain (stableNodeChains), its frames are dups (stableNodeDups), as in KSM. Once CoW breaks
+ * leave room, a waiting INDEXED page (waitRoom) and the last page of a shared frame (mayFold)
+ * repeat the lookup at their visits and move into a frame with room, so the capped saving is
+ * reached (KSM, like the kernel, never folds two frames of one content).
  *
  * Statistics are read from the hypervisor, which knows them at once (no lazy counting as in
  * KSM): the frames this scanner merged into are kept on a list (with their generation at merge
@@ -64,6 +70,7 @@ export abstract class HashScannerBase extends ScannerBase {
   protected seenFrame = new Int32Array(0);
   protected seenGen = new Uint32Array(0);
   private inZeroList = new Uint8Array(0);
+  protected waitRoom = new Uint8Array(0);
   protected kindCount = new Int32Array(5);
   // frames this scanner merged into
   private frameListed: Uint8Array;
@@ -72,7 +79,7 @@ export abstract class HashScannerBase extends ScannerBase {
   private mergedList = new Int32Array(64);
   private mergedLen = 0;
   private nextGroup = 0;
-  private chainsPossible = false;
+  protected chainsPossible = false;
   // slots this scanner mapped to the zero frame
   private zeroList = new Int32Array(64);
   private zeroLen = 0;
@@ -158,6 +165,7 @@ export abstract class HashScannerBase extends ScannerBase {
     const max = this.options.maxPageSharing;
     let hintPos = -1;
     let fullGroup = -1;
+    let own = false; // the page is the last mapping of a shared frame: look for another frame with room
     w.lookups++;
     let p = ix.first(hi, lo);
     while (p >= 0) {
@@ -176,8 +184,11 @@ export abstract class HashScannerBase extends ScannerBase {
       if (ef === frame) {
         // This page already maps the entry's frame (shared by someone else's hv.share).
         if (aux < 0) {
-          this.setMerged(slot, frame);
-          return;
+          if (!this.mayFold(frame)) {
+            this.setMerged(slot, frame);
+            return;
+          }
+          own = true;
         }
       } else if (this.equalFrames(ef, frame)) {
         if (aux >= 0) hintPos = p;
@@ -187,6 +198,10 @@ export abstract class HashScannerBase extends ScannerBase {
         } else if (fullGroup < 0) fullGroup = this.frameGroup[ef]!;
       }
       p = ix.next(p, hi, lo);
+    }
+    if (own) {
+      this.setMerged(slot, frame); // no other frame has room: stay
+      return;
     }
     if (hintPos >= 0 && rc[ix.frame[hintPos]!]! + rc[frame]! <= max) {
       this.mergeWithHint(hintPos, slot, fullGroup);
@@ -198,6 +213,16 @@ export abstract class HashScannerBase extends ScannerBase {
     }
     ix.insert(hi, lo, frame, m.frameWriteGen[frame]!, slot);
     this.setKind(slot, Kind.INDEXED);
+    this.waitRoom[slot] = fullGroup >= 0 ? 1 : 0;
+  }
+
+  /**
+   * Whether a page whose shared frame `frame` it maps alone may move into another frame of the
+   * same content with room: only once a content ever needed a second frame (maxPageSharing), as
+   * CoW breaks can then leave several frames of one content each with a single mapping.
+   */
+  protected mayFold(frame: number): boolean {
+    return this.chainsPossible && this.hv.memory.frameRefcount[frame] === 1;
   }
 
   /** Full byte compare, with work accounting. */
@@ -323,6 +348,7 @@ export abstract class HashScannerBase extends ScannerBase {
     this.seenFrame.fill(-1, old);
     this.seenGen = growTo(this.seenGen, new Uint32Array(capacity));
     this.inZeroList = growTo(this.inZeroList, new Uint8Array(capacity));
+    this.waitRoom = growTo(this.waitRoom, new Uint8Array(capacity));
   }
 
   protected override applyKnobs(next: ResolvedScannerOptions): void {

@@ -13,7 +13,8 @@
  *     (a merged page must still map a SHARED frame: sharing lost without a write is re-processed
  *     with the remembered fingerprint, no hash);
  *   - no hash either, when it is unchanged and VOLATILE: it is now known stable, so it is looked
- *     up and indexed with the fingerprint remembered from the visit that saw it change;
+ *     up and indexed with the fingerprint remembered from the visit that saw it change; the same
+ *     for an INDEXED page waiting for room in a full shared frame (waitRoom);
  *   - one hash otherwise (first visit, or written since the last visit), then the lookup/merge
  *     step. A never-seen page is indexed at once, so a duplicate merges on its first visit; a
  *     page seen written is merged if a partner is indexed, else held out as VOLATILE for a pass.
@@ -39,9 +40,10 @@ export class VmdedupScanner extends HashScannerBase {
     const gen = m.frameWriteGen[frame]!;
     const k = this.kind[slot]!;
     if (this.seenFrame[slot] === frame && this.seenGen[slot] === gen && k !== Kind.NONE && k !== Kind.ZERO) {
-      if (k === Kind.INDEXED) return;
-      if (k === Kind.MERGED && m.frameState[frame] === FrameState.SHARED) return;
-      // unchanged, but volatile (now stable) or no longer shared: no new hash needed
+      if (k === Kind.INDEXED && this.waitRoom[slot] === 0) return;
+      if (k === Kind.MERGED && m.frameState[frame] === FrameState.SHARED && !this.mayFold(frame)) return;
+      // unchanged, but volatile (now stable), waiting for room, alone on a shared frame or no
+      // longer shared: no new hash needed
       const hi = this.hashHi[slot]!;
       const lo = this.hashLo[slot]!;
       this.forgetSlot(slot);
