@@ -27,8 +27,9 @@ import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
 
 const USAGE = `usage: bun run benchmarks [options]
-  --quick             small sizes, short runs: under 60 s (for CI)
-  --full              large sizes too (guests of 1 GiB: 4 GiB and more per workload)
+  --quick             small sizes, short runs: 2 guests x 64 MiB, 20 s simulated per run; under 60 s (for CI)
+  --full              large sizes: 4 guests x 1 GiB (4 GiB per workload), automatic duration (>= 6 full passes)
+                      default (neither): 4 guests x 128 MiB, 60 s simulated per run; about 2 minutes
   --filter <regex>    only micro-benchmarks and macro runs ("workload/policy/w<workers>") that match
   --workloads a,b     workloads of the macro runs (default: all canned: ${workloadNames().join(", ")})
   --policies a,b      policies of the macro runs (default: ${POLICIES.join(", ")}; none is always run as the baseline)
@@ -74,7 +75,7 @@ for (const p of policies) if (!(POLICIES as readonly string[]).includes(p)) usag
 const workers = list(values.workers).map(Number);
 if (workers.some((w) => !Number.isInteger(w) || w < 0 || w > 64)) usage(`--workers must be integers from 0 to 64, got "${values.workers}"`);
 const seed = Number(values.seed);
-if (!Number.isInteger(seed) || seed < 0) usage(`--seed must be a non-negative integer, got "${values.seed}"`);
+if (!/^\d+$/.test(values.seed!) || !Number.isInteger(seed) || seed > 2 ** 31 - 1) usage(`--seed must be an integer from 0 to 2147483647, got "${values.seed}"`);
 if (values.only && values.only !== "micro" && values.only !== "macro") usage(`--only must be micro or macro`);
 if (values.quick && values.full) usage(`--quick and --full exclude each other`);
 let filter: RegExp | undefined;

@@ -10,18 +10,30 @@ import { parseArgs } from "node:util";
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (values.help) {
-  console.log(`usage: bun run charts [file] [--out <dir>]
+const USAGE = `usage: bun run charts [file] [--out <dir>]
   file   a results document (default results/latest.json)
-  --out  directory for charts/ and summary.md (default: the document's directory)`);
+  --out  directory for charts/ and summary.md (default: the document's directory)`;
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+} catch (e) {
+  console.error(`charts: ${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  console.log(USAGE);
   process.exit(0);
+}
+if (positionals.length > 1) {
+  console.error(`charts: one results document at most, got ${positionals.length}\n${USAGE}`);
+  process.exit(2);
 }
 const file = positionals[0] ?? "results/latest.json";
 if (!existsSync(file)) {

@@ -29,6 +29,8 @@ run flags (default in brackets):
       --use-zero-pages on|off merge zero pages onto the zero frame                      [off for ksm, on for vmdedup/esx]
       --max-page-sharing N   mappings per shared frame                                  [${d.maxPageSharing}]
       --workers N            hashing worker threads (0 = in the scanner thread)         [${d.workers}]
+                             (results are identical for any N: the simulated scanner is one thread;
+                             workers change only the wall-clock figures under "measured")
       --host-cpus N          simulated host CPUs                                        [${d.hostCpus}]
       --scanner-nice N       scanner CPU weight as a nice level (-20..19; 19 starves it) [${d.scannerNice}, like ksmd]
       --scanner-weight W     scanner CPU weight relative to one guest vCPU; overrides --scanner-nice

@@ -49,7 +49,7 @@ export function summaryMarkdown(doc: ResultsDocument, charts: NamedChart[], char
           f(s.throughputLossPct, 2), f(fullPassSec(r), 2), int(r.measured.scannerPagesPerSec)]);
       }
     }
-    out.push(table(["workload", "policy", "saved %", "saved % excl. zero", "oracle %", "efficiency", "CoW breaks/s", "throughput loss %", "s per full pass", "scanner pages/s"], rows, 2));
+    out.push(table(["workload", "policy", "saved %", "saved % excl. zero", "oracle % (end of run)", "efficiency", "CoW breaks/s", "throughput loss %", "s per full pass", "scanner pages/s"], rows, 2));
   }
   // the sweep runs and the matrix run they extend (same workload and policy, other worker counts)
   const swept = doc.macro.runs.filter((r) => r.group === "worker-sweep");

@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "bun:test";
-import { allocateCpu } from "./cost-model.ts";
+import { allocateCpu, DEFAULT_CALIBRATION_PATH } from "./cost-model.ts";
 import { compareWithBaseline, runSimulation } from "./driver.ts";
 import { ResultSchemaError } from "./errors.ts";
 import { validateRunResult } from "./result.ts";
@@ -31,6 +34,23 @@ describe("driver", () => {
     const c = await runSimulation({ ...small, policy: "vmdedup", seed: 4 });
     expect(strip(c)).not.toBe(strip(a));
     validateRunResult(a);
+  });
+
+  test("determinism: the worker count changes nothing outside `measured`, even for a CPU-bound scanner", async () => {
+    // A calibration where every page visit costs 1 ms: the scanner wants several CPUs, the case
+    // where a per-worker CPU allowance would leak into the simulated results.
+    const cal = JSON.parse(readFileSync(DEFAULT_CALIBRATION_PATH, "utf8"));
+    cal.constants.visitPage.ns = 1_000_000;
+    const calibrationPath = join(mkdtempSync(join(tmpdir(), "vmdedup-cal-")), "slow-visits.json");
+    writeFileSync(calibrationPath, JSON.stringify(cal));
+    const opts = { ...small, durationSec: 6, policy: "vmdedup", seed: 5, calibrationPath } as const;
+    const strip = (r: Awaited<ReturnType<typeof runSimulation>>) =>
+      JSON.stringify({ ...r, measured: null, options: { ...r.options, workers: null } });
+    const w0 = await runSimulation({ ...opts, workers: 0 });
+    const w2 = await runSimulation({ ...opts, workers: 2 });
+    expect(w2.options.workers).toBe(2);
+    expect(strip(w2)).toBe(strip(w0));
+    expect(w0.summary.scannerCpuShare).toBeGreaterThan(0.3); // CPU-bound: all its weight-share of 2 CPUs
   });
 
   test("policy none saves nothing and loses no throughput", async () => {

@@ -5,7 +5,8 @@
  *  1. guests whose start time has come are created and booted (contents written at once);
  *  2. CPU demand: the scanner wants its outstanding batch cost (debt) plus the expected cost of
  *     the batches due in this tick (one every sleepMillisecs; all of dt when sleep is 0), capped
- *     at max(1, workers) CPUs; each guest wants its planned operations' cost plus its debt,
+ *     at one CPU (the simulated scanner is one thread like ksmd; hashing workers change only the
+ *     wall-clock `measured` figures, so results are identical for every worker count); each guest wants its planned operations' cost plus its debt,
  *     capped at one vCPU. hostCpus x dt is shared CFS-like by weight (guest = 1, scanner =
  *     1.25^-nice, ksmd's nice 5 by default), nobody getting more than it wants;
  *  3. the scanner pays its debt, then runs batches (scanner.scan(pagesToScan)) while budget
@@ -121,7 +122,7 @@ export async function runSimulation(opts: SimOptions): Promise<RunResult> {
   const ticksPerSample = Math.max(1, Math.round(sampleEverySec / dt));
   const samplesPerOracle = Math.max(1, Math.round(oracleEverySec / (ticksPerSample * dt)));
   const sleepSec = sleepMs / 1000;
-  const scanCap = Math.max(1, so.workers) * dt;
+  const scanCap = dt; // one CPU, whatever the worker count (see the header)
   const guests = runner.guests;
   const demand = new Float64Array(guests.length + 1);
   const weight = new Float64Array(guests.length + 1).fill(1);

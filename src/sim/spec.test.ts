@@ -95,6 +95,20 @@ describe("spec validation", () => {
   test("mixed scales families proportionally, at least one guest each", () => {
     const w = resolveSpec(getWorkload("mixed"), { guests: 4 });
     expect(w.families.map((f) => f.guests)).toEqual([1, 1, 1, 1]);
+    // the families add up to exactly the total asked for (largest remainder), not a rounded multiple
+    const six = resolveSpec(getWorkload("mixed"), { guests: 6 });
+    expect(six.families.map((f) => f.guests)).toEqual([2, 2, 1, 1]);
+    expect(six.totalGuests).toBe(6);
+    expect(resolveSpec(getWorkload("mixed"), { guests: 7 }).totalGuests).toBe(7);
+    expect(resolveSpec(getWorkload("mixed"), { guests: 16 }).families.map((f) => f.guests)).toEqual([4, 4, 4, 4]);
+    expect(resolveSpec(getWorkload("mixed"), { guests: 2 }).families.map((f) => f.guests)).toEqual([1, 1, 1, 1]);
+    // unequal families: 3:1 over 8 guests is 6:2; a family whose share rounds to 0 still gets one guest
+    const uneven = base();
+    uneven.families.push({ ...uneven.families[0]!, name: "g", guests: 1 });
+    uneven.families[0]!.guests = 3;
+    expect(resolveSpec(uneven, { guests: 8 }).families.map((f) => f.guests)).toEqual([6, 2]);
+    uneven.families[0]!.guests = 20;
+    expect(resolveSpec(uneven, { guests: 5 }).families.map((f) => f.guests)).toEqual([4, 1]);
   });
   test("user spec files: .json and .ts load, broken ones fail naming the field", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vmdedup-spec-"));

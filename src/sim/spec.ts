@@ -309,9 +309,8 @@ function resolveActivity(v: unknown, field: string, regions: ResolvedRegion[]): 
 function applyOverrides(families: ResolvedFamily[], o: SpecOverrides): void {
   if (o.guests !== undefined) {
     if (!Number.isInteger(o.guests) || o.guests < 1 || o.guests > 4096) fail("--guests", `must be an integer from 1 to 4096, got ${o.guests}`);
-    const total = families.reduce((a, f) => a + f.guests, 0);
     if (families.length === 1) families[0]!.guests = o.guests;
-    else for (const f of families) f.guests = Math.max(1, Math.round((f.guests * o.guests) / total));
+    else apportionGuests(families, o.guests);
   }
   if (o.guestMem !== undefined) {
     if (!Number.isInteger(o.guestMem) || o.guestMem < 16 * PAGE_SIZE || o.guestMem % PAGE_SIZE !== 0)
@@ -319,6 +318,31 @@ function applyOverrides(families: ResolvedFamily[], o: SpecOverrides): void {
     const scale = o.guestMem / PAGE_SIZE / families[0]!.pages;
     for (const f of families) rescale(f, Math.max(16, Math.round(f.pages * scale)));
   }
+}
+
+/**
+ * Shares `total` guests among families in proportion to their spec counts (largest remainder,
+ * ties to the earlier family), so the families add up to exactly `total`; every family keeps at
+ * least one guest, so a total below the family count gives one guest per family.
+ */
+function apportionGuests(families: ResolvedFamily[], total: number): void {
+  const specTotal = families.reduce((a, f) => a + f.guests, 0);
+  if (total <= families.length) {
+    for (const f of families) f.guests = 1;
+    return;
+  }
+  const quota = families.map((f) => (f.guests * total) / specTotal);
+  const n = quota.map(Math.floor);
+  let left = total - n.reduce((a, b) => a + b, 0);
+  const byRemainder = quota.map((q, i) => i).sort((a, b) => quota[b]! - n[b]! - (quota[a]! - n[a]!) || a - b);
+  for (const i of byRemainder) if (left-- > 0) n[i]!++;
+  for (let i = 0; i < n.length; i++) {
+    if (n[i]! > 0) continue;
+    const largest = n.reduce((best, x, j) => (x > n[best]! ? j : best), 0);
+    n[largest]!--;
+    n[i] = 1;
+  }
+  families.forEach((f, i) => (f.guests = n[i]!));
 }
 
 /**

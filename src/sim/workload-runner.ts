@@ -17,7 +17,7 @@
  * Guests have their own PRNG seeded from (seed, guest index): targets do not depend on other
  * guests. Boot writes are instantaneous at the guest's start and cost no guest CPU.
  */
-import { Hypervisor, PAGE_SIZE, ZERO_PAGE, type Guest } from "../hypervisor/index.ts";
+import { Hypervisor, InvalidArgumentError, MAX_FRAMES, PAGE_SIZE, ZERO_PAGE, type Guest } from "../hypervisor/index.ts";
 import { ContentIds, fmix32, NO_CONTENT, PageFiller, UNIQUE_BIT, ZERO_CONTENT } from "./content.ts";
 import { gcd, Rng, sampleCdf, zipfCdf } from "./rng.ts";
 import type { ResolvedActivity, ResolvedFamily, ResolvedWorkload } from "./spec.ts";
@@ -66,6 +66,10 @@ export class WorkloadRunner {
     readonly workload: ResolvedWorkload,
     readonly seed: number,
   ) {
+    if (workload.totalPages + 1024 > MAX_FRAMES)
+      throw new InvalidArgumentError(
+        `${workload.totalGuests} guests hold ${(workload.totalPages * 4096) / 2 ** 30} GiB of guest memory; the simulated machine holds at most ${+(((MAX_FRAMES - 1024) * 4096) / 2 ** 30).toFixed(3)} GiB (fewer guests or less --guest-mem)`,
+      );
     this.hv = new Hypervisor({ frames: workload.totalPages + 1024 });
     this.filler = new PageFiller(seed);
     this.contentOf = new Uint32Array(workload.totalPages).fill(NO_CONTENT);
