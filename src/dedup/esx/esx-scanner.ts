@@ -30,6 +30,7 @@
  * frame of its content (see mayFold in hash-scanner-base.ts).
  */
 import { FrameState } from "../../hypervisor/index.ts";
+import type { PeekResult } from "../scanner-base.ts";
 import { HashScannerBase, Kind } from "../vmdedup/hash-scanner-base.ts";
 import { passSeed, shuffle, SplitMix32 } from "./sampling.ts";
 
@@ -66,6 +67,57 @@ export class EsxScanner extends HashScannerBase {
       this.visit(slot, frame);
     }
     return visited;
+  }
+
+  // ---- hash-ahead (worker pool) ---------------------------------------------------------------
+  /** The pool must match requests by position: this order is random, not ascending by slot. */
+  get visitOrderAscending(): boolean {
+    return false;
+  }
+
+  /** Hash ahead only pages a visit would hash: not those still merged on an unchanged shared frame. */
+  protected override wouldHash(slot: number, frame: number): boolean {
+    if (frame === this.hv.zeroFrame) return false;
+    const m = this.hv.memory;
+    return !(
+      this.kind[slot] === Kind.MERGED &&
+      this.seenFrame[slot] === frame &&
+      m.frameState[frame] === FrameState.SHARED &&
+      this.seenGen[slot] === m.frameWriteGen[frame]
+    );
+  }
+
+  /**
+   * The pool's peek into this pass's random order (read-only). Tokens are positions in the order:
+   * `after` -1 = from the cursor, a position = after it; -2 (the next pass) lists nothing, since
+   * that order is drawn when the pass starts.
+   */
+  override peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots = Infinity, out?: PeekResult): number {
+    if (out) {
+      out.passEnd = true;
+      out.lastSlot = -1;
+    }
+    if (!this.inPass || after === -2) return 0;
+    const reg = this.registered;
+    const sf = this.hv.pageTable.slotFrame;
+    const order = this.order;
+    let pos = after === -1 ? this.orderPos : after + 1;
+    const end = Math.min(this.orderLen, pos + maxSlots);
+    let n = 0;
+    for (; pos < end && n < max; pos++) {
+      const s = order[pos]!;
+      if (reg[s] !== 1) continue;
+      const f = sf[s]!;
+      if (f < 0 || !this.wouldHash(s, f)) continue;
+      slots[n] = s;
+      frames[n] = f;
+      n++;
+    }
+    if (out) {
+      out.passEnd = pos >= this.orderLen;
+      out.lastSlot = pos - 1;
+    }
+    return n;
   }
 
   /** run=2: the next batch starts a new pass (a fresh order). */

@@ -1,8 +1,9 @@
 /**
  * The hashing worker pool (issue 4). createFrameHasher picks the hasher of a scanner: the calling
  * thread for workers: 0 and for a fingerprintOverride (a JS function that cannot run in a
- * worker); else a WorkerPool hashing ahead of the scanner's cursor (workers start at the first
- * chunk there is to hash: a policy whose order cannot be peeked, like esx, starts none).
+ * worker); else a WorkerPool hashing ahead of the scanner's visit order (workers start at the
+ * first chunk there is to hash). Ascending orders (the base cursor) are matched by slot range,
+ * esx's random order by position (EsxScanner.peekVisits, visitOrderAscending = false).
  */
 import type { MachineMemory } from "../../hypervisor/index.ts";
 import { PageHasher, type FrameHasher, type FingerprintFn } from "../fingerprint.ts";

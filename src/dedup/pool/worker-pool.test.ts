@@ -61,16 +61,6 @@ function snapshot(hv: Hypervisor, s: Scanner): string {
   return JSON.stringify({ s: s.stats(), w: s.work(), hv: hv.stats(), map: mappings(hv) });
 }
 
-function implemented(policy: Policy): boolean {
-  try {
-    const hv = new Hypervisor({ frames: 4 });
-    void createScanner(hv, { policy }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs passes with churn in between, returning the state after every fullScans(n). */
 async function runPasses(policy: Policy, workers: number, pages: number, prepare?: (s: Scanner) => Promise<void> | void) {
   const { hv, guests } = mixedImage(pages);
@@ -98,15 +88,14 @@ afterEach(() => warn.mockClear());
 
 describe("determinism: workers 0, 1, 2, 4 give the same counters and merges", () => {
   for (const policy of ["vmdedup", "ksm", "esx"] as const) {
-    test.skipIf(!implemented(policy))(`${policy}`, async () => {
+    test(`${policy}`, async () => {
       const ref = await runPasses(policy, 0, 1500);
       expect(ref.out.length).toBe(4);
       for (const workers of [1, 2, 4]) {
         const r = await runPasses(policy, workers, 1500, (s) => poolOf(s)?.started());
         for (let i = 0; i < ref.out.length; i++) expect(r.out[i]).toBe(ref.out[i]!);
-        // esx visits in its own shuffled order, which it does not expose: it hashes inline
-        if (policy === "esx") expect(r.counters!.chunks).toBe(0);
-        else expect(r.counters!.hits).toBeGreaterThan(0); // the pool did serve hashes
+        // the pool did serve hashes (esx: through its random order, matched by position)
+        expect(r.counters!.hits).toBeGreaterThan(0);
       }
     }, 30_000);
   }
@@ -155,7 +144,6 @@ describe("faults: a worker that dies mid-scan loses and duplicates nothing", () 
 
 describe("visit order peek", () => {
   test("peekVisits lists exactly the pages a first vmdedup pass hashes, in order, in any chunking", async () => {
-    if (!implemented("vmdedup")) return;
     const { hv } = mixedImage(700);
     const s = createScanner(hv, { policy: "vmdedup", workers: 0, pagesToScan: 50 });
     type Peek = (a: number, s: Int32Array, f: Int32Array, m: number) => number;

@@ -42,7 +42,15 @@ import type { WorkerInit } from "./hash-worker.ts";
 /** The scanner side of hash-ahead: ScannerBase.peekVisits. */
 export interface VisitOrderSource {
   peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots?: number, out?: PeekResult): number;
+  /** false: the visit order is not ascending by slot (esx's random order); the pool then matches
+   * requests against the peeked order position by position, in a short window. Default true. */
+  readonly visitOrderAscending?: boolean;
 }
+
+/** Non-ascending orders: how far ahead of its pointer the pool looks for a requested slot, and how
+ * many requests in a row may miss before it concludes it is out of step and resyncs. */
+const MATCH_WINDOW = 16;
+const MISSES_BEFORE_RESYNC = 128;
 
 /** A peek examines at most this many chunks' worth of page slots: when few pages would hash
  * (a steady pass re-hashes only written pages) it stops there instead of walking all memory. */
@@ -127,6 +135,7 @@ export class WorkerPool implements FrameHasher {
   private readonly probe = new Int32Array(1);
   private readonly peekResult: PeekResult = { passEnd: true, lastSlot: -1 };
   private lastSlot = -1; // the slot of the previous hashFrame call
+  private inOrderMisses = 0; // non-ascending orders: requests in a row not found in the chunks
   private sentAtResync = 0;
   private readonly nWorkers: number;
 
@@ -190,6 +199,7 @@ export class WorkerPool implements FrameHasher {
   // ---- lookup ---------------------------------------------------------------------------------
   /** Finds slot in A or B (moving the pipeline on) and serves the worker's hash if valid. */
   private serve(slot: number, frame: number): boolean {
+    if (this.source.visitOrderAscending === false) return this.serveInOrder(slot, frame);
     const prev = this.lastSlot;
     this.lastSlot = slot;
     let b = this.cur;
@@ -222,6 +232,47 @@ export class WorkerPool implements FrameHasher {
     return false;
   }
 
+  /**
+   * Lookup for a visit order that is not ascending (esx): the request should be at A's pointer or
+   * a few positions after it (pages that vanished or stopped needing a hash since the peek are
+   * passed over), else at the start of B. Anything else (a hint re-hash, a page written since the
+   * peek) is hashed inline; only a long run of misses means a new pass or lost step: resync.
+   */
+  private serveInOrder(slot: number, frame: number): boolean {
+    if (this.cur >= 0) {
+      const c = this.chunks[this.cur]!;
+      const end = Math.min(c.n, c.ptr + MATCH_WINDOW);
+      for (let p = c.ptr; p < end; p++) {
+        if (c.slots[p] !== slot) continue;
+        this.inOrderMisses = 0;
+        c.ptr = p + 1;
+        return this.takeAt(this.cur, c, p, frame);
+      }
+      if (end === c.n && this.nxt >= 0) {
+        const b = this.nxt;
+        const nb = this.chunks[b]!;
+        const endB = Math.min(nb.n, MATCH_WINDOW - (c.n - c.ptr));
+        for (let p = 0; p < endB; p++) {
+          if (nb.slots[p] !== slot) continue;
+          this.inOrderMisses = 0;
+          this.retire(this.cur);
+          if (this.sab === null) return false; // a fault rebuilt the pool while retiring
+          this.cur = b;
+          this.nxt = -1;
+          this.refill();
+          if (this.cur !== b) return false;
+          nb.ptr = p + 1;
+          return this.takeAt(b, nb, p, frame);
+        }
+      }
+    }
+    if (++this.inOrderMisses >= MISSES_BEFORE_RESYNC || (this.cur < 0 && this.nxt < 0 && this.inOrderMisses >= SUB)) {
+      this.inOrderMisses = 0;
+      this.resync();
+    }
+    return false;
+  }
+
   private take(b: number, c: Chunk, slot: number, frame: number): boolean {
     const slots = c.slots;
     let p = c.ptr;
@@ -231,6 +282,11 @@ export class WorkerPool implements FrameHasher {
       return false; // a page the peek did not list (became populated/registered since)
     }
     c.ptr = p + 1;
+    return this.takeAt(b, c, p, frame);
+  }
+
+  /** Serves position p of buffer b if the worker hashed exactly this frame at this generation. */
+  private takeAt(b: number, c: Chunk, p: number, frame: number): boolean {
     const v = this.v.bufs[b]!;
     const g = this.gen[frame]!;
     if (v.frames[p] !== frame || v.expect[p] !== g) return false;
