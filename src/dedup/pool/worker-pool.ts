@@ -4,20 +4,25 @@
  * Algorithm. The scanner (the owner) still visits pages one by one in the single-thread order and
  * calls hashFrame(slot, frame) when a visit needs a hash. The pool keeps two chunks of upcoming
  * visits, A (being consumed) and B (being hashed ahead), each up to `chunk` (slot, frame) pairs
- * peeked from the scanner's cursor (VisitOrderSource.peekVisits, read-only, in visit order, so
- * the slots of a chunk ascend). At hashFrame(slot, frame):
+ * peeked from the scanner's visit order (VisitOrderSource.peekVisits, read-only; a peek examines
+ * at most PEEK_WINDOW_CHUNKS chunks' worth of slots). At hashFrame(slot, frame), for an
+ * ascending order (the base cursor):
  *   - slot lies in A's remaining range: advance A's pointer to it (the slots ascend);
  *   - else slot lies in B's range: retire A (close its buffer, wait for claimed sub-chunks),
  *     B becomes A and the freed buffer is refilled with the chunk after it (workers hash it
  *     while the owner consumes A: the pipeline);
- *   - else the pool is out of step (a new pass, a page became (un)populated, another visit
- *     order): resync = drop both chunks and peek two new ones after the cursor, with a
- *     doubling back-off while the chunks served under 1/8 of their pages (a policy with its
- *     own visit order, like esx, or one that hashes only a few of the pages it visits).
- * If the position is found, the frame and the generation match (protocol.ts, "Validity"), the
- * owner waits until the sub-chunk is done and takes the worker's hash; in every other case it
- * hashes inline. pagesHashed counts one per call either way, so every counter and merge is the
- * same for every worker count.
+ *   - else a forward gap (a page written since the peek): hashed inline, still in step;
+ *   - else the pool is out of step (a new pass B does not cover): resync = drop both chunks and
+ *     peek two new ones after the cursor, with a doubling back-off while the chunks served under
+ *     1/8 of their pages (a policy that hashes only a few of the pages it visits).
+ * A random order (esx, visitOrderAscending = false) is matched by position instead: the request
+ * is looked for in a short window after A's pointer, then at B's start (serveInOrder).
+ * If the position is found and the frame and the generation match (protocol.ts, "Validity"), the
+ * owner takes the worker's hash once its sub-chunk is done; when no worker has claimed that
+ * sub-chunk yet the owner claims and hashes it itself, and while a worker holds it the owner
+ * hashes the next unclaimed one rather than idle (ensureDone). In every other case it hashes
+ * inline. pagesHashed counts one per call either way, so every counter and merge is the same for
+ * every worker count.
  *
  * Workers start lazily with the first chunk (a scanner that never hashes, or whose visit order
  * peekVisits cannot tell, spawns nothing); until one is READY the owner hashes inline.
