@@ -16,6 +16,7 @@
  * Prints pages/s per round, the median 2-worker/1-worker ratio with its min-max, and the
  * owner's dispatch time per chunk against the time the chunk takes to hash.
  */
+import { buildMixImage } from "../mix-image.ts";
 import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
 import { createScanner } from "../create-scanner.ts";
 import { DEFAULT_CHUNK, WorkerPool, poolOf, type VisitOrderSource } from "./index.ts";
@@ -35,26 +36,7 @@ const CONTENTS = 2048;
 
 function build(extraFrames: number): { hv: Hypervisor; guests: Guest[] } {
   const hv = new Hypervisor({ frames: PAGES + extraFrames + 16 });
-  const page = new Uint8Array(4096);
-  const w = new Uint32Array(page.buffer);
-  const guests: Guest[] = [];
-  let unique = 0;
-  for (let gi = 0; gi < GUESTS; gi++) {
-    const g = hv.createGuest({ pages: PAGES / GUESTS, name: `g${gi}` });
-    guests.push(g);
-    for (let gfn = 0; gfn < g.pages; gfn++) {
-      const id = (gi * g.pages + gfn) % 2 === 0 ? 1 + (((gi * g.pages + gfn) >>> 1) % CONTENTS) : 0x40000000 + unique++;
-      let x = (id * 2654435761) >>> 0 || 1;
-      w[0] = id;
-      for (let k = 1; k < 1024; k++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        w[k] = x >>> 0;
-      }
-      g.write(gfn, 0, page);
-    }
-  }
+  const guests = buildMixImage(hv, { pages: PAGES, guests: GUESTS, contents: CONTENTS, name: "g" });
   return { hv, guests };
 }
 

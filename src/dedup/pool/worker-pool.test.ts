@@ -1,6 +1,7 @@
 /**
  * The worker pool: same results for every worker count, faults that lose nothing, configuration.
  */
+import { fillContent } from "../mix-image.ts";
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import { Hypervisor, InvalidArgumentError, type Guest } from "../../hypervisor/index.ts";
 import { createScanner } from "../create-scanner.ts";
@@ -11,19 +12,7 @@ import { poolOf, resetCoreWarning } from "./index.ts";
 const PAGE = 4096;
 
 /** Content `id` as a full page of xorshift data (0 = zero page). */
-function content(id: number, out = new Uint8Array(PAGE)): Uint8Array {
-  const w = new Uint32Array(out.buffer);
-  if (id === 0) return out.fill(0);
-  let x = (id * 2654435761) >>> 0 || 1;
-  w[0] = id;
-  for (let k = 1; k < 1024; k++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    w[k] = x >>> 0;
-  }
-  return out;
-}
+const content = (id: number, out = new Uint8Array(PAGE)): Uint8Array => fillContent(id, out);
 
 /** 3 guests x `pages`: duplicates within and across guests, zero pages, unique pages, holes. */
 function mixedImage(pages: number): { hv: Hypervisor; guests: Guest[] } {

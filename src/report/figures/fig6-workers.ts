@@ -12,6 +12,7 @@
  * The figure shows the median over rounds; the table also gives min and max. These numbers
  * depend on the machine and its load, unlike every other figure.
  */
+import { buildMixImage } from "../../dedup/mix-image.ts";
 import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
 import { createScanner } from "../../dedup/create-scanner.ts";
 import type { FigureConfig } from "./config.ts";
@@ -29,28 +30,7 @@ export interface WorkerSample {
 
 function buildImage(pages: number): { hv: Hypervisor; guests: Guest[] } {
   const hv = new Hypervisor({ frames: 2 * pages + 64 });
-  const page = new Uint8Array(4096);
-  const w = new Uint32Array(page.buffer);
-  const guests: Guest[] = [];
-  const per = pages / GUESTS;
-  let unique = 0;
-  for (let gi = 0; gi < GUESTS; gi++) {
-    const g = hv.createGuest({ pages: per, name: `w${gi}` });
-    guests.push(g);
-    for (let gfn = 0; gfn < per; gfn++) {
-      const n = gi * per + gfn;
-      const id = n % 2 === 0 ? 1 + ((n >>> 1) % CONTENTS) : 0x40000000 + unique++;
-      let x = (id * 2654435761) >>> 0 || 1;
-      w[0] = id;
-      for (let k = 1; k < 1024; k++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        w[k] = x >>> 0;
-      }
-      g.write(gfn, 0, page);
-    }
-  }
+  const guests = buildMixImage(hv, { pages, guests: GUESTS, contents: CONTENTS, name: "w" });
   return { hv, guests };
 }
 

@@ -17,6 +17,7 @@
  *     Each side's estimate is its fastest repetition (interference only adds time).
  *  3. fraction = (MIX_PAGES / scan s) / (MIX_PAGES / read s); pass when fraction >= floor.
  */
+import { buildMixImage } from "../../dedup/mix-image.ts";
 import { createScanner } from "../../dedup/index.ts";
 import { Hypervisor, PAGE_SIZE } from "../../hypervisor/index.ts";
 import type { TierVerdict } from "./verdict.ts";
@@ -36,21 +37,7 @@ export interface MachineRatio {
 }
 
 function buildMix(hv: Hypervisor, pages: number): void {
-  const per = pages / GUESTS;
-  const page = new Uint8Array(PAGE_SIZE);
-  const dv = new DataView(page.buffer);
-  let n = 0;
-  for (let g = 0; g < GUESTS; g++) {
-    const guest = hv.createGuest({ pages: per, name: `mix-${g}` });
-    for (let p = 0; p < per; p++, n++) {
-      const id = n % 2 === 0 ? (n >>> 1) % 2048 : 1_000_000 + n;
-      page.fill(id & 0xff);
-      dv.setUint32(0, id);
-      dv.setUint32(2048, Math.imul(id, 2654435761));
-      dv.setUint32(4092, id ^ 0x5bd1e995);
-      guest.write(p, 0, page);
-    }
-  }
+  buildMixImage(hv, { pages, guests: GUESTS });
 }
 
 export async function measureMachineRatio(reps = 7, pages = MIX_PAGES): Promise<MachineRatio> {
