@@ -25,6 +25,7 @@ import { runMacroSuite } from "../src/report/macro-suite.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
+import { MACHINE_RATIO_FLOOR, measureMachineRatio } from "../src/report/gate/tier3-machine.ts";
 
 const USAGE = `usage: bun run benchmarks [options]
   --quick             small sizes, short runs: 2 guests x 64 MiB, 20 s simulated per run; under 60 s (for CI)
@@ -99,7 +100,7 @@ const size = values.quick
     : { microScale: 1, guests: 4, guestMemBytes: 128 * MiB, durationSec: 60 };
 
 // ---- micro ------------------------------------------------------------------------------------
-const micro: ResultsDocument["micro"] = { benchmarks: [], ratios: [], skipped: [] };
+const micro: ResultsDocument["micro"] = { benchmarks: [], ratios: [], skipped: [], machineRatio: null };
 if (values.only !== "macro") {
   say("micro-benchmarks (mitata; p50 per call)");
   const pairs: BenchPair[] = [...registerHypervisorBenchmarks(size.microScale)];
@@ -126,6 +127,16 @@ if (values.only !== "macro") {
     const ratio = subjectNs / referenceNs;
     micro.ratios.push({ name: p.name, subject: p.subject, reference: p.reference, subjectNs, referenceNs, ratio, target: p.target ?? null, meetsTarget: p.target === undefined ? null : ratio <= p.target });
   }
+}
+
+// ---- scanner speed as a fraction of the machine's read bandwidth (the gate's tier 3) -----------
+if (values.only !== "macro") {
+  say("\nscanner vs read bandwidth (same run)");
+  const m = await measureMachineRatio(values.quick ? 3 : 7);
+  micro.machineRatio = {
+    pages: m.pages, readPagesPerSec: Math.round(m.readPagesPerSec), readGBps: m.readGBps,
+    scanPagesPerSec: Math.round(m.scanPagesPerSec), fraction: Math.round(m.fraction * 1e4) / 1e4, floor: MACHINE_RATIO_FLOOR,
+  };
 }
 
 // ---- macro ------------------------------------------------------------------------------------
@@ -186,6 +197,8 @@ if (micro.ratios.length > 0) {
   for (const r of micro.ratios)
     console.log(`  ${r.name.padEnd(52)} ${r.ratio.toFixed(2).padStart(6)}x  (${r.subjectNs.toFixed(0)} ns vs ${r.referenceNs.toFixed(0)} ns)${r.target !== null ? `  target <= ${r.target}x: ${r.meetsTarget ? "met" : "MISSED"}` : ""}`);
 }
+if (micro.machineRatio)
+  console.log(`\nscanner at ${(micro.machineRatio.fraction * 100).toFixed(1)}% of the sequential read bandwidth (${micro.machineRatio.scanPagesPerSec} vs ${micro.machineRatio.readPagesPerSec} pages/s; gate floor ${micro.machineRatio.floor * 100}%)`);
 if (macro.runs.length > 0) {
   console.log("\nmacro (steady state): saved % | excl. zero | oracle % | CoW/s | throughput loss %");
   for (const r of macro.runs)

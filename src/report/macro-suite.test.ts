@@ -48,7 +48,7 @@ describe("runMacroSuite (kernel-build, 2 guests x 8 MiB, 4 s simulated)", async 
       machine: { cpu: "x", cores: 2, memoryBytes: 1, bun: Bun.version, platform: "linux", arch: "x64" },
       options: { quick: true, full: false, filter: null, workloads: plan.workloads, policies: plan.policies, workers: plan.sweepWorkers, seed: 3, durationSec: 4, guests: 2, guestMemBytes: plan.guestMemBytes! },
       calibration: outcome.calibration,
-      micro: { benchmarks: [], ratios: [], skipped: [] },
+      micro: { benchmarks: [], ratios: [], skipped: [], machineRatio: null },
       macro: { runs: outcome.runs, skipped: outcome.skipped },
     };
     expect(validateResults(JSON.parse(JSON.stringify(doc)))).toBeTruthy();

@@ -102,6 +102,23 @@ export interface MicroResults {
   ratios: MicroRatio[];
   /** Benchmarks that could not be registered (e.g. a policy not implemented yet), with why. */
   skipped: { name: string; reason: string }[];
+  /** The scanner's speed as a fraction of this machine's read bandwidth, measured in the same
+   * run (the gate's tier 3, tracked here run by run); null when the micro part did not run. */
+  machineRatio: MachineRatioResult | null;
+}
+
+export interface MachineRatioResult {
+  /** Pages of the mix image both sides read. */
+  pages: number;
+  /** Sequential read of the same bytes (Bun.hash.crc32 in one call), best of the repetitions. */
+  readPagesPerSec: number;
+  readGBps: number;
+  /** vmdedup full re-hash pass (a fresh scanner's fullScans(1)), best of the repetitions. */
+  scanPagesPerSec: number;
+  /** scanPagesPerSec / readPagesPerSec. */
+  fraction: number;
+  /** The gate's floor for `fraction`. */
+  floor: number;
 }
 
 // ---- macro runs -------------------------------------------------------------------------------

@@ -115,7 +115,10 @@ const microRatio = shape({
   meetsTarget: nullable(bool),
 });
 const skippedMicro = shape({ name: str, reason: str });
-const micro = shape({ benchmarks: list(microBenchmark), ratios: list(microRatio), skipped: list(skippedMicro) }, (o, p) => {
+const machineRatio = nullable(
+  shape({ pages: nonNeg, readPagesPerSec: nonNeg, readGBps: nonNeg, scanPagesPerSec: nonNeg, fraction: nonNeg, floor: nonNeg }),
+);
+const micro = shape({ benchmarks: list(microBenchmark), ratios: list(microRatio), skipped: list(skippedMicro), machineRatio }, (o, p) => {
   const names = new Set((o.benchmarks as { name: string }[]).map((b) => b.name));
   (o.ratios as { subject: string; reference: string }[]).forEach((r, i) => {
     if (!names.has(r.subject)) fail(`${p}.ratios[${i}].subject`, `names no benchmark in ${p}.benchmarks: "${r.subject}"`);

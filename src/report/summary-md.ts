@@ -64,6 +64,13 @@ export function summaryMarkdown(doc: ResultsDocument, charts: NamedChart[], char
   }
 
   out.push("", "## Micro-benchmarks (wall-clock, this machine)", "");
+  const mr = doc.micro.machineRatio;
+  if (mr)
+    out.push(
+      `Scanner (vmdedup full re-hash pass) at **${(mr.fraction * 100).toFixed(1)}%** of the sequential read bandwidth measured in the same run ` +
+        `(${mr.scanPagesPerSec.toLocaleString("en-US")} vs ${mr.readPagesPerSec.toLocaleString("en-US")} pages/s, ${mr.readGBps} GB/s; gate floor ${mr.floor * 100}%).`,
+      "",
+    );
   if (doc.micro.ratios.length > 0) {
     out.push("Each ratio is a subject over the reference measured beside it in the same run (p50, per 4 KiB page).", "");
     out.push(table(["ratio", "subject ns", "reference ns", "ratio", "target"], doc.micro.ratios.map((r) =>

@@ -24,6 +24,8 @@ import type { TierVerdict } from "./verdict.ts";
 import { table } from "./verdict.ts";
 
 export const MIX_PAGES = 65536; // 256 MiB
+/** Scanner pages/s must be at least this fraction of the read bandwidth. */
+export const MACHINE_RATIO_FLOOR = 0.25;
 const GUESTS = 4;
 
 export interface MachineRatio {
@@ -77,7 +79,7 @@ export async function measureMachineRatio(reps = 7, pages = MIX_PAGES): Promise<
 /** Tier 3 as the gate runs it. */
 export async function runMachineTier(o: { floor?: number; reps?: number; pages?: number } = {}): Promise<TierVerdict> {
   const t0 = performance.now();
-  const floor = o.floor ?? 0.25;
+  const floor = o.floor ?? MACHINE_RATIO_FLOOR;
   const name = "tier 3: ratio to the machine";
   let m: MachineRatio;
   try {
