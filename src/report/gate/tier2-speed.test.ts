@@ -34,6 +34,7 @@ describe.skipIf(!hasHead)("gate tier 2 (relative speed)", () => {
     trees.push(base);
     const slow = doubleHashTree();
     const v = await compareTrees({ baseDir: base.dir, headDir: slow.dir, rounds: 8, labels: { base: "HEAD", head: "HEAD + double hash" } });
+    if (v.status !== "fail" || v.couldNotRun) throw new Error(`expected a regression, got ${v.status}: ${v.summary}\n${v.report.join("\n")}`);
     expect(v.status).toBe("fail");
     expect(v.couldNotRun).toBeUndefined();
     const paths = (v.details as { paths: PathResult[] }).paths;
@@ -45,6 +46,7 @@ describe.skipIf(!hasHead)("gate tier 2 (relative speed)", () => {
     expect(v.report.join("\n")).toContain("SLOWER");
     // control: the same code on both sides must not be called slower (noise alone cannot fail the tier)
     const same = await compareTrees({ baseDir: base.dir, headDir: base.dir, rounds: 6 });
+    if (same.status !== "pass") throw new Error(`control: expected pass, got ${same.status}: ${same.summary}\n${same.report.join("\n")}`);
     expect(same.status).toBe("pass");
     for (const p of (same.details as { paths: PathResult[] }).paths) expect(p.regressed).toBe(false);
   }, 120_000);
