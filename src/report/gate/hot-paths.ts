@@ -21,7 +21,9 @@
  *             the visits re-hash and look up, half find their page unchanged (INNER passes);
  *   cow       CoW breaks: a guest write of 16 bytes to each of COW_PAGES shared pages (the
  *             sharing is set up untimed with hv.share before each of INNER timed sweeps).
- * Output: {"ok":true,"nsPerPage":{"hash":..,...},"medianNsPerPage":{..},"missing":{"scan":"reason"},"setupMs":..}
+ * Before the paths, each repetition also times a reference (xxHash3 of L2-resident pages, no
+ * product code): `referenceNsPerPage`, its fastest repetition, tells how fast this process ran.
+ * Output: {"ok":true,"nsPerPage":{"hash":..,...},"medianNsPerPage":{..},"referenceNsPerPage":..,"missing":{"scan":"reason"},"setupMs":..}
  * or {"ok":false,"reason":"..."} when nothing can be measured. Flags: --reps N, --warmup N.
  */
 const PAGE = 4096;
@@ -209,6 +211,26 @@ async function main(): Promise<void> {
     };
   });
 
+  // The reference: the same kind of work as the hash path (xxHash3 of L2-resident pages of a
+  // SharedArrayBuffer) without any product code. Its time tracks how fast this process happens to
+  // run (CPU placement and frequency on a shared host vary by tens of percent from one process to
+  // the next); tier 2 divides every path by it, so that only the product's own cost is compared.
+  const refPages = new Uint8Array(new SharedArrayBuffer(HASH_FRAMES * PAGE));
+  for (let p = 0; p < HASH_FRAMES; p++) {
+    fillRandom(page, 7919 * (p + 1));
+    refPages.set(page, p * PAGE);
+  }
+  const refViews = Array.from({ length: HASH_FRAMES }, (_, p) => refPages.subarray(p * PAGE, (p + 1) * PAGE));
+  const reference: Timed = () => {
+    const N = HASH_FRAMES * 64;
+    const s = performance.now();
+    let acc = 0n;
+    for (let i = 0; i < N; i++) acc ^= Bun.hash.xxHash3(refViews[i & (HASH_FRAMES - 1)]!);
+    const ns = ((performance.now() - s) * 1e6) / N;
+    return acc === 1n ? -1 : ns;
+  };
+  const refSamples: number[] = [];
+
   const setupMs = performance.now() - t0;
   const samples: Record<string, number[]> = {};
   for (const k of Object.keys(paths)) samples[k] = [];
@@ -216,6 +238,8 @@ async function main(): Promise<void> {
   // repetitions interleave the paths, so a burst of noise hits all of them a little
   try {
     for (let r = 0; r < warmup + reps; r++) {
+      const refNs = reference();
+      if (r >= warmup) refSamples.push(refNs);
       for (const [k, f] of Object.entries(paths)) {
         const ns = f();
         if (r >= warmup) samples[k]!.push(ns);
@@ -241,7 +265,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ ok: false, reason: `no hot path available: ${JSON.stringify(missing)}` }));
     return;
   }
-  console.log(JSON.stringify({ ok: true, nsPerPage, medianNsPerPage, missing, setupMs: Math.round(setupMs), wallMs: Math.round(performance.now() - t0) }));
+  const referenceNsPerPage = Math.min(...refSamples);
+  console.log(JSON.stringify({ ok: true, nsPerPage, medianNsPerPage, referenceNsPerPage, missing, setupMs: Math.round(setupMs), wallMs: Math.round(performance.now() - t0) }));
 }
 
 await main();

@@ -10,7 +10,10 @@
  *     which goes first (base-head, head-base, ...), so a slow-down that drifts over the run or
  *     favours the first/second slot hits both sides equally. Each child prints the fastest of its
  *     repetitions per path, in ns per page (see hot-paths.ts).
- *  3. Per path and round, the paired ratio head / base (> 1: head is slower). Per path, the
+ *  3. Per path and round, the paired ratio head / base (> 1: head is slower), each side first
+ *     divided by its own process's reference time (the harness times xxHash3 of L2-resident
+ *     pages with no product code: processes on this shared host run tens of percent faster or
+ *     slower than each other, and that would otherwise swamp a 10 % threshold). Per path, the
  *     median of the ratios and its order-statistic confidence interval (stats.ts).
  *  4. A path regresses only when the whole interval lies above 1 + threshold (default 1.10):
  *     noise widens the interval and cannot fail the gate by itself. Absolute ns are reported
@@ -34,6 +37,8 @@ export interface HarnessOutput {
   reason?: string;
   nsPerPage?: Record<string, number>;
   medianNsPerPage?: Record<string, number>;
+  /** The harness's product-independent reference (xxHash3 of L2-resident pages), ns per page. */
+  referenceNsPerPage?: number;
   missing?: Record<string, string>;
   wallMs?: number;
 }
@@ -93,6 +98,13 @@ export async function runHarness(bun: string, treeDir: string, reps?: number, ti
 const fmtNs = (ns: number) => (ns >= 100 ? ns.toFixed(0) : ns.toFixed(1));
 const fmtR = (r: number) => r.toFixed(3);
 
+/** head/base speed of the two processes of a round by the harness's reference (1 without one). */
+function processSpeedRatio(x: { base: HarnessOutput; head: HarnessOutput }): number {
+  const b = x.base.referenceNsPerPage;
+  const h = x.head.referenceNsPerPage;
+  return b !== undefined && h !== undefined && b > 0 && h > 0 ? h / b : 1;
+}
+
 /** Tier 2 over two given trees (the test drives this directly with a patched tree). */
 export async function compareTrees(o: CompareOptions): Promise<TierVerdict> {
   const t0 = performance.now();
@@ -129,7 +141,9 @@ export async function compareTrees(o: CompareOptions): Promise<TierVerdict> {
     return done({ status: "skipped", summary: `no hot path can be measured in both trees (${notJudged.map((p) => `${p}: ${missingWhy(p)}`).join("; ") || "none"})`, report: [] });
 
   const results: PathResult[] = common.map((path) => {
-    const ratios = runs.map((x) => x.head.nsPerPage![path]! / x.base.nsPerPage![path]!);
+    // Each process's times are divided by its own reference (how fast that process ran), so
+    // the paired ratio compares the product's cost, not two processes' luck on a shared host.
+    const ratios = runs.map((x) => x.head.nsPerPage![path]! / x.base.nsPerPage![path]! / processSpeedRatio(x));
     const ci = medianInterval(ratios, level);
     return {
       path,
@@ -149,7 +163,7 @@ export async function compareTrees(o: CompareOptions): Promise<TierVerdict> {
     ["hot path", "base ns/page", "head ns/page", "median head/base", `${cov}% CI`, "verdict"],
     results.map((r) => [r.path, fmtNs(r.baseNs), fmtNs(r.headNs), fmtR(r.median), `[${fmtR(r.lo)}, ${fmtR(r.hi)}]`, r.regressed ? `SLOWER (> ${fmtR(1 + threshold)})` : "ok"]),
   );
-  report.push(`${rounds} interleaved rounds; base ${labels.base}, head ${labels.head}; fails when the whole CI is above ${fmtR(1 + threshold)}; ns/page are informative only`);
+  report.push(`${rounds} interleaved rounds; base ${labels.base}, head ${labels.head}; ratios are per round, each side divided by its process's reference speed; fails when the whole CI is above ${fmtR(1 + threshold)}; ns/page are informative only`);
   for (const p of notJudged) report.push(`not judged: ${p} (${missingWhy(p)})`);
   const details = { rounds, threshold, level, base: labels.base, head: labels.head, paths: results, notJudged };
   if (bad.length > 0)
