@@ -77,9 +77,13 @@ export class EsxScanner extends HashScannerBase {
 
   /** Hash ahead only pages a visit would hash: not those still merged on an unchanged shared frame. */
   protected override wouldHash(slot: number, frame: number): boolean {
-    if (frame === this.hv.zeroFrame) return false;
+    return frame !== this.hv.zeroFrame && !this.stillMerged(slot, frame);
+  }
+
+  /** The page is still merged on the shared frame it was merged onto, unchanged since. */
+  private stillMerged(slot: number, frame: number): boolean {
     const m = this.hv.memory;
-    return !(
+    return (
       this.kind[slot] === Kind.MERGED &&
       this.seenFrame[slot] === frame &&
       m.frameState[frame] === FrameState.SHARED &&
@@ -152,14 +156,7 @@ export class EsxScanner extends HashScannerBase {
     }
     const m = hv.memory;
     const k = this.kind[slot]!;
-    if (
-      k === Kind.MERGED &&
-      this.seenFrame[slot] === frame &&
-      m.frameState[frame] === FrameState.SHARED &&
-      this.seenGen[slot] === m.frameWriteGen[frame] &&
-      !this.mayFold(frame)
-    )
-      return;
+    if (this.stillMerged(slot, frame) && !this.mayFold(frame)) return;
     this.hasher.hashFrame(slot, frame);
     const hi = this.hasher.hi;
     const lo = this.hasher.lo;
