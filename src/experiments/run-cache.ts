@@ -2,7 +2,7 @@
  * Runs made once per distinct request: suites and figures that ask for the same run (the same
  * workload spec, policy and options) share one simulation, and every policy's baseline (policy
  * none, see run.ts) is made once however many policies are compared with it. Requests are keyed
- * by their canonical JSON (keys sorted, undefined left out), so two requests built in different
+ * by their canonical JSON (keys sorted, defaults left out), so two requests built in different
  * ways but asking for the same run share it. The baseline is run before the policy.
  */
 import type { RunResult } from "../sim/index.ts";
@@ -15,9 +15,12 @@ export interface RunCacheHooks {
   done?: (req: RunRequest, result: RunResult) => void;
 }
 
-/** The canonical key of a request: its defined, non-function fields sorted by name. */
+/**
+ * The canonical key of a request: its defined, non-function fields sorted by name; `workers: 0`
+ * is left out too (it is the simulator's default, so a request without it asks for the same run).
+ */
 export function requestKey(req: RunRequest): string {
-  const fields = Object.entries(req).filter(([, v]) => v !== undefined && typeof v !== "function");
+  const fields = Object.entries(req).filter(([k, v]) => v !== undefined && typeof v !== "function" && !(k === "workers" && v === 0));
   fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify(fields);
 }

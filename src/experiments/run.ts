@@ -13,7 +13,7 @@
  * report/ reads (a results document's MacroRun, a figure's FigureRun) are Pick<>s of it.
  * RunResult (src/sim/result.ts) stays the simulator's own document, as `vmdedup run` writes it.
  */
-import type { Policy } from "../dedup/index.ts";
+import { POLICIES, type Policy } from "../dedup/index.ts";
 import { runSimulation, type Measured, type OracleSeries, type RunResult, type RunSummary, type SimOptions, type TimeSeries, type WorkloadSpec } from "../sim/index.ts";
 
 export type GuestMode = "hvm" | "pv";
@@ -113,3 +113,6 @@ export function recordOf(r: RunResult, req: Pick<RunRequest, "pagesToScan" | "sl
     measured: r.measured,
   };
 }
+
+/** The de-duplication policies (every policy but none), in POLICIES order: the lines and bars of every comparison. */
+export const DEDUP_POLICIES: readonly Exclude<Policy, "none">[] = POLICIES.filter((p): p is Exclude<Policy, "none"> => p !== "none");
