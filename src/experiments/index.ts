@@ -3,7 +3,7 @@ export { UnavailableError } from "./errors.ts";
 export { catalogOf, specInMode, type WorkloadCatalog } from "./catalog.ts";
 export {
   runOnce, runWithBaseline, withBaseline, baselineRequest, throughputLossPct, recordOf, runId, DEDUP_POLICIES,
-  type RunRequest, type RunRecord, type RunProgress, type BaselinedRun, type GuestMode,
+  type RunRequest, type RunRecord, type RunProgress, type BaselinedRun,
 } from "./run.ts";
 export { RunCache, requestKey, type RunCacheHooks } from "./run-cache.ts";
 export { runMacroSuite, type MacroPlan, type MacroOutcome, type MacroRun, type MacroGroup, type CalibrationInfo, type Progress } from "./macro-suite.ts";

@@ -14,9 +14,8 @@
  * RunResult (src/sim/result.ts) stays the simulator's own document, as `vmdedup run` writes it.
  */
 import { POLICIES, type Policy } from "../dedup/index.ts";
+import type { GuestMode } from "../hypervisor/index.ts";
 import { runSimulation, type Measured, type OracleSeries, type RunResult, type RunSummary, type SimOptions, type TimeSeries, type WorkloadSpec } from "../sim/index.ts";
-
-export type GuestMode = "hvm" | "pv";
 
 /** What to simulate: the simulator's options with the workload as a spec object (from a WorkloadCatalog). */
 export type RunRequest = Omit<SimOptions, "workload" | "policy" | "onProgress"> & { workload: WorkloadSpec; policy: Policy };

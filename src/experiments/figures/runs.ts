@@ -9,7 +9,8 @@ import type { WorkloadSpec } from "../../sim/index.ts";
 import { specInMode } from "../catalog.ts";
 import type { MacroRun } from "../macro-suite.ts";
 import type { RunCache } from "../run-cache.ts";
-import { recordOf, type GuestMode, type RunRecord, type RunRequest } from "../run.ts";
+import type { GuestMode } from "../../hypervisor/index.ts";
+import { recordOf, type RunRecord, type RunRequest } from "../run.ts";
 
 /** A simulation run as the figures read it. */
 export type FigureRun = Pick<RunRecord,
