@@ -5,7 +5,7 @@
  *      hypervisor's paging paths, the scanners' page primitives and hash index, one scanner batch
  *      per policy; each beside the reference it is judged against, measured in the same run;
  *   2. macro runs through the simulation driver: every workload x every policy (none as the
- *      baseline) and a worker sweep of the fastest policy (src/report/macro-suite.ts);
+ *      baseline) and a worker sweep of the fastest policy (src/experiments/macro-suite.ts);
  *   3. results/<date>-<short-commit>.json and results/latest.json (schema: results/SCHEMA.md,
  *      validated before writing), then results/charts/*.png|svg and results/summary.md.
  * Progress on a terminal; quiet when CI=true or stdout is not a TTY.
@@ -20,19 +20,19 @@ import { registerHypervisorBenchmarks } from "../src/hypervisor/hypervisor.bench
 import { registerPageBenchmarks, type BenchPair } from "../src/dedup/hash.bench.ts";
 import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
-import { workloadNames } from "../src/sim/workloads.ts";
-import { runMacroSuite } from "../src/report/macro-suite.ts";
+import { CANNED } from "../src/cli/workloads.ts";
+import { runMacroSuite } from "../src/experiments/index.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
-import { MACHINE_RATIO_FLOOR, measureMachineRatio } from "../src/report/gate/tier3-machine.ts";
+import { MACHINE_RATIO_FLOOR, measureMachineRatio } from "../src/gate/tier3-machine.ts";
 
 const USAGE = `usage: bun run benchmarks [options]
   --quick             small sizes, short runs: 2 guests x 64 MiB, 20 s simulated per run; under 60 s (for CI)
   --full              large sizes: 4 guests x 1 GiB (4 GiB per workload), automatic duration (>= 6 full passes)
                       default (neither): 4 guests x 128 MiB, 60 s simulated per run; about 2 minutes
   --filter <regex>    only micro-benchmarks and macro runs ("workload/policy/w<workers>") that match
-  --workloads a,b     workloads of the macro runs (default: all canned: ${workloadNames().join(", ")})
+  --workloads a,b     workloads of the macro runs (default: all canned: ${CANNED.names().join(", ")})
   --policies a,b      policies of the macro runs (default: ${POLICIES.join(", ")}; none is always run as the baseline)
   --workers 0,1,2     worker counts of the worker sweep (default 0,1,2)
   --seed <n>          simulation seed (default 1)
@@ -69,10 +69,10 @@ if (values.help) {
   process.exit(0);
 }
 const list = (s: string | undefined) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
-const workloads = values.workloads ? list(values.workloads) : workloadNames();
-for (const w of workloads) if (!workloadNames().includes(w)) usage(`unknown workload "${w}" (known: ${workloadNames().join(", ")})`);
-const policies = values.policies ? list(values.policies) : [...POLICIES];
-for (const p of policies) if (!(POLICIES as readonly string[]).includes(p)) usage(`unknown policy "${p}" (known: ${POLICIES.join(", ")})`);
+const workloads = values.workloads ? list(values.workloads) : CANNED.names();
+for (const w of workloads) if (!CANNED.names().includes(w)) usage(`unknown workload "${w}" (known: ${CANNED.names().join(", ")})`);
+const policies = (values.policies ? list(values.policies) : [...POLICIES]) as Policy[];
+for (const p of policies) if (!POLICIES.includes(p)) usage(`unknown policy "${p}" (known: ${POLICIES.join(", ")})`);
 const workers = list(values.workers).map(Number);
 if (workers.some((w) => !Number.isInteger(w) || w < 0 || w > 64)) usage(`--workers must be integers from 0 to 64, got "${values.workers}"`);
 const seed = Number(values.seed);
@@ -105,7 +105,7 @@ if (values.only !== "macro") {
   say("micro-benchmarks (mitata; p50 per call)");
   const pairs: BenchPair[] = [...registerHypervisorBenchmarks(size.microScale)];
   const pages = await registerPageBenchmarks(size.microScale);
-  const scanners = await registerScannerBenchmarks(size.microScale, policies as Policy[]);
+  const scanners = await registerScannerBenchmarks(size.microScale, policies);
   pairs.push(...pages.pairs, ...scanners.pairs);
   micro.skipped.push(...pages.skipped, ...scanners.skipped);
   const result = await run({ throw: true, filter, format: quiet ? "quiet" : "mitata" });
@@ -146,7 +146,7 @@ if (values.only !== "micro") {
   say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed})`);
   const tty = process.stdout.isTTY && !quiet;
   const outcome = await runMacroSuite(
-    { workloads, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter },
+    { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter },
     (line, done) => {
       if (tty) process.stdout.write(`\r\x1b[2K${line}${done ? "\n" : ""}`);
     },

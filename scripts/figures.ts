@@ -2,7 +2,8 @@
 /**
  * `bun run figures`: the figures of a paper on hypervisor memory de-duplication, as PDF, SVG and
  * PNG in results/figures/, with results/figures/README.md (each figure's command, seed, setup and
- * the numbers behind it). See src/report/figures/ for what each figure shows and how it is made.
+ * the numbers behind it). What each figure shows: src/report/figures/; the runs behind them:
+ * src/experiments/figures/.
  * Progress on a terminal (stderr); quiet in CI or when stderr is not a terminal.
  */
 import { parseArgs } from "node:util";
@@ -11,6 +12,7 @@ import { relative } from "node:path";
 import { generateFigures, FIGURE_IDS } from "../src/report/figures/generate.ts";
 import { writeFigures } from "../src/report/figures/write-figures.ts";
 import { validateResults } from "../src/report/results-validate.ts";
+import { CANNED } from "../src/cli/workloads.ts";
 
 const USAGE = `usage: bun run figures [options]
   Makes the paper figures (1-7) into <out>/ as .pdf, .svg and .png, plus <out>/README.md.
@@ -74,7 +76,7 @@ const command = ["bun run figures", `--seed ${seed}`, values.quick ? "--quick" :
 const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
 const progress = tty ? (line: string) => process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 100) - 1)}`) : () => {};
 const started = performance.now();
-const { records, simulations } = await generateFigures({ seed, quick: values.quick!, only, from, command, progress });
+const { records, simulations } = await generateFigures({ seed, quick: values.quick!, catalog: CANNED, only, from, command, progress });
 progress("rendering figures");
 const files = writeFigures(records, values.out!);
 if (tty) process.stderr.write("\r\x1b[2K");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run gate`: the CI performance gates, cheapest first (src/report/gate/):
+ * `bun run gate`: the CI performance gates, cheapest first (src/gate/):
  *   tier 1  exact: seeded simulations of every workload x policy equal to results/baseline.json;
  *   tier 2  relative speed: hot paths of the working tree vs a base commit (default HEAD~1) in a
  *           temporary git worktree, interleaved A/B rounds, median paired ratio with a CI;
@@ -13,11 +13,12 @@ import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { resolve } from "node:path";
-import { runExactTier } from "../src/report/gate/tier1-exact.ts";
-import { runSpeedTier } from "../src/report/gate/tier2-speed.ts";
-import { runMachineTier } from "../src/report/gate/tier3-machine.ts";
-import { exitCodeOf, formatVerdict, type TierVerdict, type Verdict } from "../src/report/gate/verdict.ts";
-import { git } from "../src/report/gate/worktree.ts";
+import { runExactTier } from "../src/gate/tier1-exact.ts";
+import { runSpeedTier } from "../src/gate/tier2-speed.ts";
+import { runMachineTier } from "../src/gate/tier3-machine.ts";
+import { exitCodeOf, formatVerdict, type TierVerdict, type Verdict } from "../src/gate/verdict.ts";
+import { git } from "../src/gate/worktree.ts";
+import { CANNED } from "../src/cli/workloads.ts";
 
 const USAGE = `usage: bun run gate [options]
   --ci                 CI mode: tiers 1, 2 (quick) and 3, no progress output
@@ -85,7 +86,7 @@ const started = performance.now();
 const results: TierVerdict[] = [];
 
 if (values.update) {
-  const v = await runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, update: true, onRun: (n) => progress(`tier 1: ${n}`) });
+  const v = await runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, update: true, onRun: (n) => progress(`tier 1: ${n}`) });
   clear();
   out(`${v.status === "pass" ? "" : "FAILED: "}${v.summary}`);
   process.exit(v.status === "pass" ? 0 : 2);
@@ -101,7 +102,7 @@ async function guarded(name: string, f: () => Promise<TierVerdict>): Promise<Tie
 }
 
 if (tiers.has("1"))
-  results.push(await guarded("tier 1: exact", () => runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, onRun: (n) => progress(`tier 1: ${n}`) })));
+  results.push(await guarded("tier 1: exact", () => runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, onRun: (n) => progress(`tier 1: ${n}`) })));
 if (tiers.has("2"))
   results.push(
     await guarded("tier 2: relative speed", () =>

@@ -1,6 +1,10 @@
-/** vmdedup public API: everything other code and outside tests may use. */
+/**
+ * vmdedup's core public API: the hypervisor, the de-duplication policies, the simulation and the
+ * experiments (runs with baselines, run records, suites). Rendering, results documents and
+ * figures are in src/report/index.ts, so code that only simulates never loads chart.js or the
+ * native canvas.
+ */
 export * from "./hypervisor/index.ts";
 export * from "./dedup/index.ts";
 export * from "./sim/index.ts";
-export { renderPng, renderSvg, renderPdf, POLICY_COLORS, type ChartSpec, type Series } from "./report/render.ts";
-export { validateResults } from "./report/results-validate.ts";
+export * from "./experiments/index.ts";

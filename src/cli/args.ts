@@ -35,11 +35,13 @@ export const RUN_FLAGS = {
 } as const;
 
 export interface ParsedCommand {
-  command: "run" | "list" | "demo" | "calibrate" | "help";
+  /** A name from `commands` (main passes COMMANDS' names), or "help". */
+  command: string;
   values: Record<string, string | boolean | undefined>;
 }
 
-export function parseCommand(argv: string[]): ParsedCommand {
+/** The command and flags of `argv`; `commands` are the known command names. Throws UsageError. */
+export function parseCommand(argv: string[], commands: readonly string[]): ParsedCommand {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: RUN_FLAGS, allowPositionals: true, strict: true });
@@ -50,8 +52,8 @@ export function parseCommand(argv: string[]): ParsedCommand {
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const cmd = positionals[0] ?? (values.calibrate ? "calibrate" : "help");
   if (values.help) return { command: "help", values };
-  if (!["run", "list", "demo", "calibrate", "help"].includes(cmd)) throw new UsageError(`unknown command "${cmd}" (commands: run, list, demo, calibrate)`);
-  return { command: cmd as ParsedCommand["command"], values };
+  if (!commands.includes(cmd)) throw new UsageError(`unknown command "${cmd}" (commands: ${commands.filter((c) => c !== "help").join(", ")})`);
+  return { command: cmd, values };
 }
 
 function int(v: string | boolean | undefined, flag: string, min: number, max: number): number | undefined {

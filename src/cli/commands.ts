@@ -1,36 +1,63 @@
-/** The CLI commands: run, list, demo, calibrate. */
+/**
+ * The CLI commands (run, list, demo, calibrate), registered in COMMANDS: a new command is one
+ * entry there (its name, its line in `vmdedup --help`'s command list and its handler).
+ */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import {
-  calibrate, compareWithBaseline, listWorkloads, loadCalibration, runSimulation, validateRunResult, workloadFromArg, type RunResult, type SimOptions,
-} from "../sim/index.ts";
 import { POLICIES, type Policy } from "../dedup/index.ts";
+import { runWithBaseline, UnavailableError, withBaseline, type RunProgress, type RunRequest } from "../experiments/index.ts";
+import { calibrate, loadCalibration, validateRunResult, type RunResult, type RunSummary } from "../sim/index.ts";
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
+import { helpText } from "./help.ts";
 import { ProgressBar } from "./progress.ts";
+import { CANNED, workloadFromArg } from "./workloads.ts";
 
 type Values = ParsedCommand["values"];
+
+export interface Command {
+  /** What the command does, one line. */
+  summary: string;
+  run(values: Values): Promise<void> | void;
+}
 
 function writeJson(path: string, doc: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(doc, null, 1) + "\n");
 }
 
-async function runOne(opts: SimOptions, label: string): Promise<RunResult> {
-  const bar = new ProgressBar(label);
-  try {
-    return await runSimulation({ ...opts, onProgress: (t, total) => bar.update(t, total) });
-  } finally {
-    bar.done();
-  }
+/** A progress bar per run, labelled; returns the bar's callback and a function that clears it. */
+function bars() {
+  let bar: ProgressBar | null = null;
+  const end = () => {
+    bar?.done();
+    bar = null;
+  };
+  const start = (label: string): RunProgress => {
+    end();
+    const b = new ProgressBar(label);
+    bar = b;
+    return (t, total) => b.update(t, total);
+  };
+  return { start, end };
 }
 
-export async function cmdRun(v: Values): Promise<void> {
+const fmt = (x: number | null, d = 2) => (x === null ? "n/a" : x.toFixed(d));
+
+async function cmdRun(v: Values): Promise<void> {
   if (typeof v.workload !== "string") throw new UsageError(`run needs --workload (see \`vmdedup list\`)`);
   const spec = await workloadFromArg(v.workload);
   const policy = parsePolicy((v.policy as string | undefined) ?? "vmdedup");
-  const opts: SimOptions = { ...simOptionsFrom(v), workload: spec, policy };
-  const result = await runOne(opts, `${spec.name}/${policy}`);
-  if (policy !== "none" && !v["no-baseline"]) compareWithBaseline(result, await runOne({ ...opts, policy: "none" }, `${spec.name}/none (baseline)`));
+  const req: RunRequest = { ...simOptionsFrom(v), workload: spec, policy };
+  const progress = bars();
+  let result: RunResult;
+  try {
+    ({ result } = await runWithBaseline(req, {
+      baseline: !v["no-baseline"],
+      progress: (which) => progress.start(which === "policy" ? `${spec.name}/${policy}` : `${spec.name}/none (baseline)`),
+    }));
+  } finally {
+    progress.end();
+  }
   validateRunResult(result);
   const out = (v.out as string | undefined) ?? `results/${spec.name}-${policy}-s${result.seed}.json`;
   writeJson(out, result);
@@ -42,37 +69,38 @@ export async function cmdRun(v: Values): Promise<void> {
   );
 }
 
-export function cmdList(): void {
-  const ws = listWorkloads();
+function cmdList(): void {
+  const ws = CANNED.list();
   const width = Math.max(...ws.map((w) => w.name.length));
   for (const w of ws) console.log(`${w.name.padEnd(width)}  ${w.description}`);
 }
 
-const fmt = (x: number | null, d = 2) => (x === null ? "n/a" : x.toFixed(d));
+function demoRow(p: Policy, s: RunSummary): string[] {
+  return [p, fmt(s.steadySavingsPct, 1), fmt(s.steadySavingsExclZeroPct, 1), fmt(s.oracleSavablePct, 1), fmt(s.efficiency), s.steadyCowBreaksPerSec.toFixed(0),
+    s.throughputLossPct === null ? "-" : fmt(s.throughputLossPct, 1), String(s.fullScans), s.timeToMerge.p50Ms === null ? "-" : String(s.timeToMerge.p50Ms)];
+}
 
-/** A short run of one canned workload under every policy (none first, as the baseline). */
-export async function cmdDemo(v: Values): Promise<void> {
+/** A short run of one canned workload under every policy (none first: it is every other policy's baseline). */
+async function cmdDemo(v: Values): Promise<void> {
   const spec = await workloadFromArg((v.workload as string | undefined) ?? "web-server");
-  const base = simOptionsFrom(v);
-  const opts: Omit<SimOptions, "policy"> = { guestMem: 32 * 1024 * 1024, durationSec: 60, ...stripUndefined(base), workload: spec };
-  const policies: Policy[] = v.policies ? (v.policies as string).split(",").map((p) => parsePolicy(p.trim(), "policies")) : ["none", ...POLICIES.filter((p) => p !== "none")];
-  if (policies[0] !== "none") policies.unshift("none");
+  const base: RunRequest = { guestMem: 32 * 1024 * 1024, durationSec: 60, ...stripUndefined(simOptionsFrom(v)), workload: spec, policy: "none" };
+  const policies: Policy[] = v.policies ? (v.policies as string).split(",").map((p) => parsePolicy(p.trim(), "policies")) : [...POLICIES];
+  const order: Policy[] = ["none", ...policies.filter((p) => p !== "none")];
   const rows: string[][] = [];
+  const progress = bars();
   let baseline: RunResult | null = null;
   const t0 = performance.now();
-  for (const p of policies) {
-    let r: RunResult;
+  for (const p of order) {
     try {
-      r = await runOne({ ...opts, policy: p }, `${spec.name}/${p}`);
+      const { result } = await runWithBaseline({ ...base, policy: p }, { baseline: false, progress: () => progress.start(`${spec.name}/${p}`) });
+      if (p === "none") baseline = result;
+      rows.push(demoRow(p, (baseline && p !== "none" ? withBaseline(result, baseline) : result).summary));
     } catch (e) {
-      rows.push([p, `not available: ${(e as Error).message}`]);
-      continue;
+      if (!(e instanceof UnavailableError)) throw e;
+      rows.push([p, `not available: ${e.message}`]);
+    } finally {
+      progress.end();
     }
-    if (p === "none") baseline = r;
-    else if (baseline) compareWithBaseline(r, baseline);
-    const s = r.summary;
-    rows.push([p, fmt(s.steadySavingsPct, 1), fmt(s.steadySavingsExclZeroPct, 1), fmt(s.oracleSavablePct, 1), fmt(s.efficiency), s.steadyCowBreaksPerSec.toFixed(0),
-      s.throughputLossPct === null ? "-" : fmt(s.throughputLossPct, 1), String(s.fullScans), s.timeToMerge.p50Ms === null ? "-" : String(s.timeToMerge.p50Ms)]);
   }
   const g = baseline?.options;
   console.log(`${spec.name}: ${g ? `${g.guests} guests x ${g.guestMemBytes / 2 ** 20} MiB, ${g.durationSec} s simulated, seed ${g.seed}` : ""} (steady-state averages)`);
@@ -88,7 +116,7 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as Partial<T>;
 }
 
-export function cmdCalibrate(v: Values): void {
+function cmdCalibrate(v: Values): void {
   const pages = v.pages === undefined ? 16384 : Number(v.pages);
   if (!Number.isInteger(pages) || pages < 256 || pages > 1 << 20) throw new UsageError(`--pages must be an integer from 256 to 1048576`);
   const base = v.calibration ? loadCalibration(v.calibration as string) : loadCalibration();
@@ -98,3 +126,12 @@ export function cmdCalibrate(v: Values): void {
   for (const [k, x] of Object.entries(c.constants)) console.log(`${k.padEnd(12)} ${x.ns.toFixed(3).padStart(10)} ns`);
   console.log(`-> ${out} (use it with --calibration ${out})`);
 }
+
+/** Every command by name, in the order --help lists them. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  run: { summary: "simulate one workload under one policy (and none as its baseline), write the result JSON", run: cmdRun },
+  list: { summary: "canned workloads, one line each", run: cmdList },
+  demo: { summary: "a short run of a canned workload under every policy, prints a table", run: cmdDemo },
+  calibrate: { summary: "time the hv/dedup code paths here, write a calibration file", run: cmdCalibrate },
+  help: { summary: "this text", run: () => console.log(helpText()) },
+};

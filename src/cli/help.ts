@@ -1,9 +1,10 @@
 /** The --help text; it states the defaults (taken from the code, so it cannot drift). */
-import { SIM_DEFAULTS, listWorkloads } from "../sim/index.ts";
+import { SIM_DEFAULTS } from "../sim/index.ts";
+import { CANNED } from "./workloads.ts";
 
 export function helpText(): string {
   const d = SIM_DEFAULTS;
-  const names = listWorkloads().map((w) => w.name).join(", ");
+  const names = CANNED.list().map((w) => w.name).join(", ");
   return `vmdedup: simulate memory de-duplication in a hypervisor (VMDedup, Linux KSM, VMware ESX TPS)
 
 Usage:

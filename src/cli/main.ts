@@ -1,35 +1,24 @@
 #!/usr/bin/env bun
-/** The vmdedup command line: run, list, demo, calibrate, --help. Exit 2 on bad flags or a bad spec. */
+/** The vmdedup command line: the commands of COMMANDS (commands.ts) and --help. Exit 2 on bad flags or a bad spec. */
+import { UnavailableError } from "../experiments/index.ts";
 import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { WorkloadSpecError } from "../sim/index.ts";
 import { parseCommand, UsageError } from "./args.ts";
-import { cmdCalibrate, cmdDemo, cmdList, cmdRun } from "./commands.ts";
-import { helpText } from "./help.ts";
+import { COMMANDS } from "./commands.ts";
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { command, values } = parseCommand(argv);
-    switch (command) {
-      case "help":
-        console.log(helpText());
-        return 0;
-      case "list":
-        cmdList();
-        return 0;
-      case "run":
-        await cmdRun(values);
-        return 0;
-      case "demo":
-        await cmdDemo(values);
-        return 0;
-      case "calibrate":
-        cmdCalibrate(values);
-        return 0;
-    }
+    const { command, values } = parseCommand(argv, Object.keys(COMMANDS));
+    await COMMANDS[command]!.run(values);
+    return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof WorkloadSpecError || e instanceof InvalidArgumentError) {
       console.error(`vmdedup: ${e.message}\n(see vmdedup --help)`);
       return 2;
+    }
+    if (e instanceof UnavailableError) {
+      console.error(`vmdedup: not available here: ${e.message}`);
+      return 1;
     }
     console.error(`vmdedup: ${(e as Error).stack ?? e}`);
     return 1;

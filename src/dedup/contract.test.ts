@@ -4,18 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import {
-  BusyError,
-  Hypervisor,
-  InvalidArgumentError,
-  OutOfMachineMemoryError,
-  POLICIES,
-  VmdedupError,
-  createScanner,
-  maxSharing,
-  type Guest,
-  type Policy,
-} from "../index.ts";
+import { BusyError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
+import { POLICIES, createScanner, maxSharing, type Policy } from "./index.ts";
 
 const PAGE = 4096;
 

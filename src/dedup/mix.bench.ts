@@ -13,7 +13,8 @@
  */
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
-import { Hypervisor, createScanner, type Policy } from "../index.ts";
+import { Hypervisor } from "../hypervisor/index.ts";
+import { createScanner, type Policy } from "./index.ts";
 import { buildMixImage } from "./mix-image.ts";
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@
  */
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, type Guest } from "../index.ts";
+import { Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, type Guest } from "./index.ts";
 
 const PAGE = 4096;
 const GUEST_PAGES = 5;

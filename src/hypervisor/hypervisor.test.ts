@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AuditError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, type Guest } from "../index.ts";
+import { AuditError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, type Guest } from "./index.ts";
 
 const PAGE = 4096;
 const fill = (v: number) => new Uint8Array(PAGE).fill(v);

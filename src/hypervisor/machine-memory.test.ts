@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { Hypervisor, MachineMemory, PAGE_SIZE, SEGMENT_FRAMES } from "../index.ts";
+import { Hypervisor, MachineMemory, PAGE_SIZE, SEGMENT_FRAMES } from "./index.ts";
 
 test("frames span SharedArrayBuffer segments of 2^18 frames; copies and compares cross them", () => {
   const m = new MachineMemory(SEGMENT_FRAMES + 3);

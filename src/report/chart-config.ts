@@ -134,18 +134,9 @@ function validate(spec: ChartSpec): void {
 
 type AnyChartConfiguration = ChartConfiguration<ChartKind, (number | Point)[], string>;
 
-/** chart.js configuration for `spec`, with `devicePixelRatio` set for the output. */
-export function toChartConfiguration(spec: ChartSpec, devicePixelRatio: number): AnyChartConfiguration {
-  validate(spec);
-  const { fontSizePx } = resolveSize(spec);
-  const styles = seriesStyles(spec.series);
-  // Line widths follow the font size, so small paper figures get thin lines, not 1 px stretched by pixelRatio.
-  const lineWidth = fontSizePx / 8;
-  const gridLineWidth = fontSizePx / 16;
-  const dash = [fontSizePx * 0.5, fontSizePx * 0.3];
-  const pointRadius = fontSizePx / 5;
-
-  const datasets = spec.series.map((s, i) => {
+/** The chart.js datasets of `spec`'s series, styled (colour, dash, markers) for its kind. */
+function toDatasets(spec: ChartSpec, styles: readonly { color: string; dashed: boolean }[], lineWidth: number, dash: number[], pointRadius: number) {
+  return spec.series.map((s, i) => {
     const { color, dashed } = styles[i]!;
     const common = { label: s.label, borderColor: color, backgroundColor: color, borderWidth: lineWidth };
     if (spec.kind === "bar") {
@@ -168,6 +159,46 @@ export function toChartConfiguration(spec: ChartSpec, devicePixelRatio: number):
     };
   });
 
+}
+
+/** Title, legend (a line segment showing the dash for lines, a dot for scatter, a box for bars) and no tooltip. */
+function pluginOptions(spec: ChartSpec, fontSizePx: number, pointRadius: number) {
+  const legendLabels =
+    spec.kind === "line"
+      ? { usePointStyle: true, pointStyle: "line" as const, pointStyleWidth: fontSizePx * 3, generateLabels: lineLegendLabels }
+      : spec.kind === "scatter"
+        ? { usePointStyle: true, pointStyle: "circle" as const, boxHeight: pointRadius * 2 }
+        : { boxWidth: fontSizePx * 2, boxHeight: fontSizePx };
+
+  return {
+    title: {
+      display: spec.title !== undefined,
+      text: spec.title ?? "",
+      color: TEXT_COLOR,
+      font: { size: Math.round(fontSizePx * 1.25), weight: "bold" },
+      padding: { top: 0, bottom: fontSizePx },
+    },
+    legend: {
+      display: spec.series.length > 1,
+      position: "top",
+      labels: { color: TEXT_COLOR, font: { size: fontSizePx }, padding: fontSizePx, ...legendLabels },
+    },
+    tooltip: { enabled: false },
+  } as const;
+}
+
+/** chart.js configuration for `spec`, with `devicePixelRatio` set for the output. */
+export function toChartConfiguration(spec: ChartSpec, devicePixelRatio: number): AnyChartConfiguration {
+  validate(spec);
+  const { fontSizePx } = resolveSize(spec);
+  // Line widths follow the font size, so small paper figures get thin lines, not 1 px stretched by pixelRatio.
+  const lineWidth = fontSizePx / 8;
+  const gridLineWidth = fontSizePx / 16;
+  const dash = [fontSizePx * 0.5, fontSizePx * 0.3];
+  const pointRadius = fontSizePx / 5;
+
+  const datasets = toDatasets(spec, seriesStyles(spec.series), lineWidth, dash, pointRadius);
+
   const axisTitle = (text: string) => ({ display: true, text, color: TEXT_COLOR, font: { size: fontSizePx } });
   const tickFont = { size: Math.round(fontSizePx * 0.875 * 10) / 10 };
   // Log axes: our own ticks and labels (logAxisTicks), spaced already, so chart.js must not
@@ -185,14 +216,6 @@ export function toChartConfiguration(spec: ChartSpec, devicePixelRatio: number):
   };
   const xType = spec.kind === "bar" ? "category" : spec.xLog ? "logarithmic" : "linear";
   const yType = spec.yLog ? "logarithmic" : "linear";
-
-  // Legend marker: a line segment (showing the dash) for lines, a dot for scatter, a box for bars.
-  const legendLabels =
-    spec.kind === "line"
-      ? { usePointStyle: true, pointStyle: "line" as const, pointStyleWidth: fontSizePx * 3, generateLabels: lineLegendLabels }
-      : spec.kind === "scatter"
-        ? { usePointStyle: true, pointStyle: "circle" as const, boxHeight: pointRadius * 2 }
-        : { boxWidth: fontSizePx * 2, boxHeight: fontSizePx };
 
   return {
     type: spec.kind,
@@ -231,21 +254,7 @@ export function toChartConfiguration(spec: ChartSpec, devicePixelRatio: number):
           grid: spec.yLog ? logGrid : grid,
         },
       },
-      plugins: {
-        title: {
-          display: spec.title !== undefined,
-          text: spec.title ?? "",
-          color: TEXT_COLOR,
-          font: { size: Math.round(fontSizePx * 1.25), weight: "bold" },
-          padding: { top: 0, bottom: fontSizePx },
-        },
-        legend: {
-          display: spec.series.length > 1,
-          position: "top",
-          labels: { color: TEXT_COLOR, font: { size: fontSizePx }, padding: fontSizePx, ...legendLabels },
-        },
-        tooltip: { enabled: false },
-      },
+      plugins: pluginOptions(spec, fontSizePx, pointRadius),
     },
     plugins: [whiteBackgroundPlugin],
   } as AnyChartConfiguration;

@@ -1,6 +1,8 @@
 // What a chart is, as plain data (ChartSpec), and the choices every chart
 // shares whatever draws it: sizes and paper figure sizes, policy colours.
 
+import type { Policy } from "../dedup/index.ts";
+
 // ---------------------------------------------------------------------------
 // Input types
 
@@ -139,7 +141,8 @@ export function pngSize(spec: ChartSpec): { width: number; height: number } {
 // ---------------------------------------------------------------------------
 // Colours
 
-export type PolicyName = "vmdedup" | "ksm" | "esx" | "none" | "oracle";
+/** A policy (POLICIES, src/dedup/types.ts) or the oracle line every savings chart draws beside them. */
+export type PolicyName = Policy | "oracle";
 
 /** One colour per de-duplication policy, the same in every chart (Okabe–Ito hues). */
 export const POLICY_COLORS: Readonly<Record<PolicyName, string>> = {

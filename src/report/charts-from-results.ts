@@ -10,6 +10,7 @@
  * Matrix runs (one worker count) give the per-policy charts; worker-sweep runs the worker chart.
  * Sized for one paper column (3.3 in, 8 pt text; PNG at 300 dpi) so they stay readable there.
  */
+import { POLICIES } from "../dedup/index.ts";
 import { paperFigureSize, POLICY_COLORS, SINGLE_COLUMN_WIDTH_IN, DOUBLE_COLUMN_WIDTH_IN, type ChartSpec, type PolicyName, type Series } from "./chart-spec.ts";
 import type { MacroRun, ResultsDocument } from "./results-schema.ts";
 
@@ -23,8 +24,8 @@ export interface NamedChart {
 
 const COLUMN = paperFigureSize(SINGLE_COLUMN_WIDTH_IN, 300, 0.78);
 const WIDE = paperFigureSize(DOUBLE_COLUMN_WIDTH_IN, 300, 0.4);
-/** Order of policies in every legend: the dedup policies, then the baseline. */
-const POLICY_ORDER = ["vmdedup", "ksm", "esx", "none"];
+/** Order of policies in every legend: POLICIES' order (the dedup policies, then the baseline none). */
+const POLICY_ORDER: readonly string[] = POLICIES;
 /** A workload "keeps breaking CoW" when some policy's steady rate is at least this many per second. */
 export const CHURN_MIN_COW_PER_SEC = 1;
 

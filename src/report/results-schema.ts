@@ -11,9 +11,10 @@
  * Units are in the field names (Sec, Ns, Pct, Bytes, PerSec); percentages are 0..100.
  */
 
-import type { Measured, OracleSeries, RunSummary, TimeSeries } from "../sim/result.ts";
+import type { CalibrationInfo, MacroRun } from "../experiments/index.ts";
 
-export type { Measured, OracleSeries, RunSummary, TimeSeries, TimeToMerge } from "../sim/result.ts";
+export type { Measured, OracleSeries, RunSummary, TimeSeries, TimeToMerge } from "../sim/index.ts";
+export type { CalibrationInfo, MacroGroup, MacroRun } from "../experiments/index.ts";
 
 export const RESULTS_SCHEMA = "vmdedup-results/1";
 
@@ -58,15 +59,6 @@ export interface ResultsOptions {
   /** Guests per workload and memory per guest of the macro runs (null: the workload spec's own). */
   guests: number | null;
   guestMemBytes: number | null;
-}
-
-/** The simulation's calibration file (src/sim/calibration/*.json) as the runs used it. */
-export interface CalibrationInfo {
-  /** Path of the calibration file. */
-  path: string;
-  name: string;
-  /** Cost constants in nanoseconds, each with where its value came from. */
-  constants: Record<string, { ns: number; source: string }>;
 }
 
 // ---- micro-benchmarks (wall-clock) -------------------------------------------------------------
@@ -123,29 +115,9 @@ export interface MachineRatioResult {
 
 // ---- macro runs -------------------------------------------------------------------------------
 
-export type MacroGroup = "matrix" | "worker-sweep";
-
-/**
- * One simulation run (a workload x policy x worker count), taken from the simulation driver's
- * run document (src/sim/result.ts, schema "vmdedup/run@1") without the workload spec:
- * `summary`, `series` and `oracle` are deterministic; `measured` is wall-clock.
- */
-export interface MacroRun {
-  /** "<workload>/<policy>/w<workers>", unique in the document. */
-  id: string;
-  group: MacroGroup;
-  workload: string;
-  policy: string;
-  workers: number;
-  seed: number;
-  guests: number;
-  guestMemBytes: number;
-  durationSec: number;
-  summary: RunSummary;
-  series: TimeSeries;
-  oracle: OracleSeries;
-  measured: Measured;
-}
+/* One run (a workload x policy x worker count) is a MacroRun (src/experiments/macro-suite.ts): a
+ * view of the experiments' run record; `summary`, `series` and `oracle` are deterministic,
+ * `measured` is wall-clock. */
 
 export interface MacroResults {
   runs: MacroRun[];

@@ -5,6 +5,7 @@
  * fields are rejected too (so a typo in a producer cannot go unnoticed), except inside the parts
  * copied from the simulation driver's run document, which may grow fields of their own.
  */
+import { POLICIES } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
 import { RESULTS_SCHEMA, type ResultsDocument } from "./results-schema.ts";
 
@@ -200,7 +201,7 @@ const run = shape(
     id: str,
     group: oneOf("matrix", "worker-sweep"),
     workload: str,
-    policy: str,
+    policy: oneOf(...POLICIES),
     workers: count,
     seed: num(-Infinity, Infinity, true),
     guests: num(1, Infinity, true),

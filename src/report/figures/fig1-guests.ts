@@ -3,28 +3,12 @@
  * (policy vmdedup at the simulator's default scan rate, fast enough to keep up, so the line shows
  * what the workload offers). Steady-state savings, % of all guest memory, zero pages included.
  */
-import { getWorkload } from "../../sim/workloads.ts";
-import type { FigureConfig } from "./config.ts";
-import { COLUMN_TALL, mib, round, WORKLOAD_COLORS, WORKLOAD_ORDER, type FigureContext, type FigureRecord, type FigureRun } from "./figure.ts";
-import { FIGURE_RECORD_SCHEMA } from "./figure.ts";
-import type { RunCache } from "./runs.ts";
+import type { FigureConfig } from "../../experiments/index.ts";
+import { COLUMN_TALL, FIGURE_RECORD_SCHEMA, mib, round, WORKLOAD_COLORS, type FigureContext, type FigureRecord, type FigureRun } from "./figure.ts";
 
-/** Guest counts a workload can run at: a mixed host needs one guest per family at least. */
-export function guestCountsFor(workload: string, counts: number[]): number[] {
-  const families = getWorkload(workload).families.length;
-  return counts.filter((n) => n >= families && n % families === 0);
-}
-
-export async function figure1(ctx: FigureContext, cfg: FigureConfig, cache: RunCache): Promise<FigureRecord> {
-  const runs: FigureRun[] = [];
-  for (const workload of WORKLOAD_ORDER) {
-    for (const guests of guestCountsFor(workload, cfg.guestCounts)) {
-      runs.push(await cache.run({
-        workload, policy: "vmdedup", guests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.guestsDurationSec,
-        pagesToScan: null, sleepMillisecs: null, seed: ctx.seed, baseline: false,
-      }));
-    }
-  }
+/** `runs`: vmdedup on each workload at each guest count, in workload order (src/experiments/figures/collect.ts). */
+export function figure1(ctx: FigureContext, cfg: FigureConfig, runs: readonly FigureRun[]): FigureRecord {
+  const workloads = [...new Set(runs.map((r) => r.workload))];
   const maxGuests = Math.max(...cfg.guestCounts);
   return {
     schema: FIGURE_RECORD_SCHEMA,
@@ -51,7 +35,7 @@ export async function figure1(ctx: FigureContext, cfg: FigureConfig, cache: RunC
         xMin: 0,
         xMax: maxGuests,
         yMin: 0,
-        series: WORKLOAD_ORDER.map((w) => ({
+        series: workloads.map((w) => ({
           label: w,
           color: WORKLOAD_COLORS[w],
           points: runs.filter((r) => r.workload === w).map((r) => ({ x: r.guests, y: r.summary.steadySavingsPct })),

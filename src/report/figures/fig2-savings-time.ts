@@ -5,7 +5,8 @@
  * The oracle comes from the run without de-duplication (policy none), whose guests run unhindered.
  */
 import { COLUMN, DEDUP_POLICIES, FIGURE_RECORD_SCHEMA, round, type FigureContext, type FigurePanel, type FigureRecord, type FigureRun } from "./figure.ts";
-import type { MatrixSource } from "./matrix.ts";
+import type { Series } from "../chart-spec.ts";
+import type { MatrixView } from "../../experiments/index.ts";
 
 const letter = (i: number) => String.fromCharCode(97 + i);
 
@@ -16,16 +17,16 @@ export function timeToReach(t: number[], values: number[], target: number, fract
   return i < 0 ? null : t[i]!;
 }
 
-export async function figure2(ctx: FigureContext, matrix: MatrixSource, workloads: string[]): Promise<FigureRecord> {
+export function figure2(ctx: FigureContext, matrix: MatrixView, workloads: readonly string[]): FigureRecord {
   const panels: FigurePanel[] = [];
   const rows: (string | number | null)[][] = [];
   const shown = workloads.filter((w) => matrix.workloads.includes(w));
   for (const [i, workload] of shown.entries()) {
-    const runs = (await Promise.all(DEDUP_POLICIES.map((p) => matrix.get(workload, p)))).filter((r): r is FigureRun => r !== null);
-    const none = await matrix.get(workload, "none");
+    const runs = DEDUP_POLICIES.map((p) => matrix.get(workload, p)).filter((r): r is FigureRun => r !== null);
+    const none = matrix.get(workload, "none");
     const oracleRun = none ?? runs[0];
     if (!oracleRun) continue;
-    const series = runs.map((r) => ({ label: r.policy, points: r.series.tSec.map((t, k) => ({ x: t, y: r.series.savingsPct[k]! })) }));
+    const series: Series[] = runs.map((r) => ({ label: r.policy, points: r.series.tSec.map((t, k) => ({ x: t, y: r.series.savingsPct[k]! })) }));
     series.push({ label: "oracle", points: oracleRun.oracle.tSec.map((t, k) => ({ x: t, y: oracleRun.oracle.savablePct[k]! })) });
     const final = oracleRun.summary.oracleSavablePct;
     panels.push({
@@ -50,7 +51,7 @@ export async function figure2(ctx: FigureContext, matrix: MatrixSource, workload
       ]);
     }
   }
-  const first = await matrix.get(shown[0] ?? "", "none");
+  const first = matrix.get(shown[0] ?? "", "none");
   return {
     schema: FIGURE_RECORD_SCHEMA,
     id: 2,
@@ -63,7 +64,7 @@ export async function figure2(ctx: FigureContext, matrix: MatrixSource, workload
     reproduce: `bun run figures --seed ${ctx.seed} --only 2${ctx.reproduceFlags}`,
     seed: ctx.seed,
     source: matrix.source,
-    setup: first ? await matrix.setup() : "no runs",
+    setup: first ? matrix.setup : "no runs",
     deterministic: true,
     panels,
     table: {

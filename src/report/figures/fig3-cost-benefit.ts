@@ -6,19 +6,10 @@
  */
 import type { Series } from "../chart-spec.ts";
 import { COLUMN, DEDUP_POLICIES, FIGURE_RECORD_SCHEMA, mib, round, type FigureContext, type FigureRecord, type FigureRun } from "./figure.ts";
-import type { FigureConfig } from "./config.ts";
-import type { RunCache } from "./runs.ts";
+import type { FigureConfig } from "../../experiments/index.ts";
 
-export async function figure3(ctx: FigureContext, cfg: FigureConfig, cache: RunCache): Promise<FigureRecord> {
-  const runs: FigureRun[] = [];
-  for (const policy of DEDUP_POLICIES) {
-    for (const pagesToScan of cfg.sweepPagesToScan) {
-      runs.push(await cache.run({
-        workload: cfg.sweepWorkload, policy, guests: cfg.sweepGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.sweepDurationSec,
-        pagesToScan, sleepMillisecs: cfg.sleepMillisecs, seed: ctx.seed, baseline: false,
-      }));
-    }
-  }
+/** `runs`: each policy at each pagesToScan of the sweep (src/experiments/figures/collect.ts). */
+export function figure3(ctx: FigureContext, cfg: FigureConfig, runs: readonly FigureRun[]): FigureRecord {
   const cpu = (r: FigureRun) => r.summary.scannerCpuShare * 100;
   const xs = runs.map(cpu).filter((x) => x > 0);
   const oracle = Math.max(...runs.map((r) => r.summary.oracleSavablePct));

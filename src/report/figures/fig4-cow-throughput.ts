@@ -5,14 +5,14 @@
  */
 import type { Series } from "../chart-spec.ts";
 import { WIDE, DEDUP_POLICIES, FIGURE_RECORD_SCHEMA, round, type FigureContext, type FigureRecord, type FigureRun } from "./figure.ts";
-import type { MatrixSource } from "./matrix.ts";
+import type { MatrixView } from "../../experiments/index.ts";
 
-export async function figure4(ctx: FigureContext, matrix: MatrixSource): Promise<FigureRecord> {
+export function figure4(ctx: FigureContext, matrix: MatrixView): FigureRecord {
   const workloads = matrix.workloads;
   const runs = new Map<string, FigureRun>();
   for (const w of workloads) {
-    for (const p of [...DEDUP_POLICIES, "none"]) {
-      const r = await matrix.get(w, p);
+    for (const p of [...DEDUP_POLICIES, "none" as const]) {
+      const r = matrix.get(w, p);
       if (r) runs.set(`${w}/${p}`, r);
     }
   }
@@ -49,7 +49,7 @@ export async function figure4(ctx: FigureContext, matrix: MatrixSource): Promise
     reproduce: `bun run figures --seed ${ctx.seed} --only 4${ctx.reproduceFlags}`,
     seed: ctx.seed,
     source: matrix.source,
-    setup: any ? await matrix.setup() : "no runs",
+    setup: any ? matrix.setup : "no runs",
     deterministic: true,
     panels: [
       {

@@ -4,7 +4,7 @@
  * run's histogram (bucket bounds 20 ms ... 500 s), one panel per workload of the config.
  */
 import { COLUMN, DEDUP_POLICIES, FIGURE_RECORD_SCHEMA, round, type FigureContext, type FigurePanel, type FigureRecord, type FigureRun } from "./figure.ts";
-import type { MatrixSource } from "./matrix.ts";
+import type { MatrixView } from "../../experiments/index.ts";
 
 const letter = (i: number) => String.fromCharCode(97 + i);
 
@@ -25,12 +25,12 @@ export function cdfPoints(r: FigureRun): { x: number; y: number }[] {
   return pts;
 }
 
-export async function figure7(ctx: FigureContext, matrix: MatrixSource, workloads: string[]): Promise<FigureRecord> {
+export function figure7(ctx: FigureContext, matrix: MatrixView, workloads: readonly string[]): FigureRecord {
   const panels: FigurePanel[] = [];
   const rows: (string | number | null)[][] = [];
   const shown = workloads.filter((w) => matrix.workloads.includes(w));
   for (const [i, workload] of shown.entries()) {
-    const runs = (await Promise.all(DEDUP_POLICIES.map((p) => matrix.get(workload, p)))).filter((r): r is FigureRun => r !== null);
+    const runs = DEDUP_POLICIES.map((p) => matrix.get(workload, p)).filter((r): r is FigureRun => r !== null);
     const series = runs.map((r) => ({ label: r.policy, points: cdfPoints(r) })).filter((s) => s.points.length > 0);
     if (series.length === 0) continue;
     panels.push({
@@ -56,7 +56,7 @@ export async function figure7(ctx: FigureContext, matrix: MatrixSource, workload
     reproduce: `bun run figures --seed ${ctx.seed} --only 7${ctx.reproduceFlags}`,
     seed: ctx.seed,
     source: matrix.source,
-    setup: shown.length ? await matrix.setup() : "no runs",
+    setup: shown.length ? matrix.setup : "no runs",
     deterministic: true,
     panels,
     table: { columns: ["workload", "policy", "merged", "pending at end", "p50 (s)", "p90 (s)", "p99 (s)"], rows },

@@ -5,12 +5,12 @@
  * README of the figures folder is rebuilt from every record present, so `--only 3` refreshes
  * figure 3 and keeps the others' entries.
  *
- * Also here: the run shape every figure reads (FigureRun: a simulation run reduced to what the
- * figures need, from a fresh run or a results document's macro run), the figure sizes (one paper
- * column, 3.3 in, or the full width, 7 in; 8 pt text; PNG at 300 dpi), and small formatting helpers.
+ * Also here: the figure sizes (one paper column, 3.3 in, or the full width, 7 in; 8 pt text; PNG
+ * at 300 dpi) and the colours of workloads. The runs a figure reads (FigureRun) and how they are
+ * made live in src/experiments/figures/.
  */
 import { DOUBLE_COLUMN_WIDTH_IN, SINGLE_COLUMN_WIDTH_IN, paperFigureSize, type ChartSpec, type FigureSize } from "../chart-spec.ts";
-import type { OracleSeries, RunSummary, TimeSeries } from "../../sim/result.ts";
+export { DEDUP_POLICIES, describeRun, mib, round, type FigureRun } from "../../experiments/index.ts";
 
 export const FIGURE_RECORD_SCHEMA = "vmdedup-figure/1";
 
@@ -51,22 +51,6 @@ export interface FigureRecord {
   measured: FigureTable | null;
 }
 
-/** A simulation run as the figures read it (a fresh RunResult or a results document's MacroRun). */
-export interface FigureRun {
-  workload: string;
-  policy: string;
-  mode: "hvm" | "pv";
-  guests: number;
-  guestMemBytes: number;
-  durationSec: number;
-  pagesToScan: number | null;
-  sleepMillisecs: number | null;
-  seed: number;
-  summary: RunSummary;
-  series: TimeSeries;
-  oracle: OracleSeries;
-}
-
 /** Everything a figure's collect step needs. */
 export interface FigureContext {
   seed: number;
@@ -78,20 +62,12 @@ export interface FigureContext {
   progress: (line: string) => void;
 }
 
-export const MiB = 2 ** 20;
-
 /** One paper column: 3.3 in wide, 8 pt text, PNG at 300 dpi (990 px wide). */
 export const COLUMN: FigureSize = paperFigureSize(SINGLE_COLUMN_WIDTH_IN, 300, 0.75, 8);
 /** One paper column with room for a legend of 3 rows. */
 export const COLUMN_TALL: FigureSize = paperFigureSize(SINGLE_COLUMN_WIDTH_IN, 300, 0.9, 8);
 /** Full text width of a two-column paper: 7 in wide (2100 px at 300 dpi). */
 export const WIDE: FigureSize = paperFigureSize(DOUBLE_COLUMN_WIDTH_IN, 300, 0.34, 8);
-
-/** Legend order of policies everywhere: the de-duplication policies, then none, then the oracle. */
-export const POLICY_ORDER = ["vmdedup", "ksm", "esx", "none", "oracle"] as const;
-export const DEDUP_POLICIES = ["vmdedup", "ksm", "esx"] as const;
-/** Canned workloads in the order figures show them. */
-export const WORKLOAD_ORDER = ["idle", "kernel-build", "web-server", "database", "mixed"] as const;
 
 /**
  * Colours of workloads where a figure draws one line per workload (figure 1). Okabe–Ito and Tol
@@ -105,16 +81,3 @@ export const WORKLOAD_COLORS: Readonly<Record<string, string>> = {
   database: "#56B4E9", // sky blue
   mixed: "#882255", // wine
 };
-
-export const round = (x: number, digits = 2): number => {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-};
-
-export const mib = (bytes: number): string => `${round(bytes / MiB, 1)} MiB`;
-
-/** "60 s, 4 guests x 32 MiB, pagesToScan 100 / sleepMillisecs 20" for a run. */
-export function describeRun(r: FigureRun): string {
-  const rate = r.pagesToScan === null ? "scan rate: simulator default" : `pagesToScan ${r.pagesToScan} every ${r.sleepMillisecs} ms`;
-  return `${r.guests} ${r.mode.toUpperCase()} guests x ${mib(r.guestMemBytes)}, ${r.durationSec} s simulated, ${rate}`;
-}

@@ -4,14 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pngSize } from "../chart-spec.ts";
 import { validateResults } from "../results-validate.ts";
-import { QUICK } from "./config.ts";
+import { CANNED_WORKLOADS } from "../../../workloads/index.ts";
+import { catalogOf, guestCountsFor, QUICK } from "../../experiments/index.ts";
 import { COLUMN, WIDE, type FigureRecord } from "./figure.ts";
 import { FIGURE_IDS, generateFigures } from "./generate.ts";
 import { renderPanel, writeFigures, readRecords } from "./write-figures.ts";
 import { cdfPoints } from "./fig7-time-to-merge.ts";
-import { guestCountsFor } from "./fig1-guests.ts";
 
 const COMMAND = "bun run figures --seed 3 --quick";
+const catalog = catalogOf(CANNED_WORKLOADS);
 let records: FigureRecord[] = [];
 let dir = "";
 
@@ -22,7 +23,7 @@ function pngDims(png: Buffer): { width: number; height: number } {
 }
 
 beforeAll(async () => {
-  ({ records } = await generateFigures({ seed: 3, quick: true, command: COMMAND }));
+  ({ records } = await generateFigures({ seed: 3, quick: true, catalog, command: COMMAND }));
   dir = mkdtempSync(join(tmpdir(), "figures-test-"));
 }, 30_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,8 +50,8 @@ describe("paper figures (--quick)", () => {
     const f1 = records[0]!;
     const series = f1.panels[0]!.spec.series;
     expect(series.find((s) => s.label === "web-server")!.points.map((p) => p.x)).toEqual(QUICK.guestCounts);
-    expect(series.find((s) => s.label === "mixed")!.points.map((p) => p.x)).toEqual(guestCountsFor("mixed", QUICK.guestCounts));
-    expect(guestCountsFor("mixed", [1, 2, 4, 8, 16])).toEqual([4, 8, 16]);
+    expect(series.find((s) => s.label === "mixed")!.points.map((p) => p.x)).toEqual(guestCountsFor(catalog.get("mixed"), QUICK.guestCounts));
+    expect(guestCountsFor(catalog.get("mixed"), [1, 2, 4, 8, 16])).toEqual([4, 8, 16]);
     // one guest shares with nobody: less saved than with more guests of the same workload
     const web = series.find((s) => s.label === "web-server")!.points;
     expect(web[0]!.y).toBeLessThan(web.at(-1)!.y);
@@ -95,9 +96,9 @@ describe("paper figures (--quick)", () => {
   }, 20_000);
 
   test("the same seed gives the same figures (all but the measured figure 6)", async () => {
-    const again = (await generateFigures({ seed: 3, quick: true, command: COMMAND, only: [1, 2, 3, 4, 5, 7] })).records;
+    const again = (await generateFigures({ seed: 3, quick: true, catalog, command: COMMAND, only: [1, 2, 3, 4, 5, 7] })).records;
     expect(again).toEqual(records.filter((r) => r.id !== 6));
-    const other = (await generateFigures({ seed: 4, quick: true, command: COMMAND, only: [1] })).records[0]!;
+    const other = (await generateFigures({ seed: 4, quick: true, catalog, command: COMMAND, only: [1] })).records[0]!;
     expect(other.table).not.toEqual(records[0]!.table);
   }, 30_000);
 
@@ -127,7 +128,7 @@ describe("paper figures (--quick)", () => {
 
   test("--from: figures 2, 4 and 7 read a results document's matrix runs", async () => {
     const doc = validateResults(JSON.parse(readFileSync(join(import.meta.dir, "../fixtures/results-small.json"), "utf8")));
-    const { records: fromDoc, simulations } = await generateFigures({ seed: 1, quick: true, command: "x", only: [2, 4, 7], from: { doc, file: "fixture.json" } });
+    const { records: fromDoc, simulations } = await generateFigures({ seed: 1, quick: true, catalog, command: "x", only: [2, 4, 7], from: { doc, file: "fixture.json" } });
     expect(simulations).toBe(0);
     const matrix = doc.macro.runs.filter((r) => r.group === "matrix");
     const f4 = fromDoc.find((r) => r.id === 4)!;

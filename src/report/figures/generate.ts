@@ -1,28 +1,27 @@
 /**
- * Makes the paper figures' records: runs (or reads) what each selected figure needs, in figure
- * order, sharing simulation runs between figures (RunCache). Figures 2, 4 and 7 read the
- * workload x policy matrix, from fresh runs or from a results document (`from`); figures 1, 3
- * and 5 always run their own sweeps (no results document holds them); figure 6 is measured.
+ * Makes the paper figures' records: the experiments layer collects what each selected figure
+ * needs (src/experiments/figures/collect.ts: runs shared between figures, the matrix fresh or
+ * from a results document), then each figure's builder here turns that data into its record,
+ * in figure order. Figure 6 is measured; every other figure is deterministic for a seed.
  */
-import os from "node:os";
+import { collectFigureData, FULL, QUICK, type FigureConfig, type WorkloadCatalog } from "../../experiments/index.ts";
 import type { ResultsDocument } from "../results-schema.ts";
-import { FULL, QUICK, type FigureConfig } from "./config.ts";
 import type { FigureContext, FigureRecord } from "./figure.ts";
 import { figure1 } from "./fig1-guests.ts";
 import { figure2 } from "./fig2-savings-time.ts";
 import { figure3 } from "./fig3-cost-benefit.ts";
 import { figure4 } from "./fig4-cow-throughput.ts";
 import { figure5 } from "./fig5-pv-hvm.ts";
-import { figure6, measureWorkers } from "./fig6-workers.ts";
+import { figure6 } from "./fig6-workers.ts";
 import { figure7 } from "./fig7-time-to-merge.ts";
-import { documentMatrix, freshMatrix } from "./matrix.ts";
-import { RunCache } from "./runs.ts";
 
 export const FIGURE_IDS = [1, 2, 3, 4, 5, 6, 7] as const;
 
 export interface GenerateOptions {
   seed: number;
   quick: boolean;
+  /** The workloads the figures run (the canned ones, passed in by scripts/figures.ts). */
+  catalog: WorkloadCatalog;
   /** Figures to make (default all). */
   only?: readonly number[];
   from?: { doc: ResultsDocument; file: string };
@@ -42,24 +41,16 @@ export async function generateFigures(o: GenerateOptions): Promise<{ records: Fi
     reproduceFlags: `${o.quick ? " --quick" : ""}${o.from ? ` --from ${o.from.file}` : ""}`,
     progress,
   };
-  const cache = new RunCache(progress);
-  const matrix = o.from ? documentMatrix(o.from.doc, o.from.file) : freshMatrix(cache, cfg, o.seed);
-  const wanted = new Set(o.only ?? FIGURE_IDS);
-  // figures 2 and 7: the config's workloads the source has, else its first two
-  const present = cfg.timelineWorkloads.filter((w) => matrix.workloads.includes(w));
-  const timeline = present.length > 0 ? present : matrix.workloads.slice(0, 2);
-  const records: FigureRecord[] = [];
-  for (const id of FIGURE_IDS) {
-    if (!wanted.has(id)) continue;
-    switch (id) {
-      case 1: records.push(await figure1(ctx, cfg, cache)); break;
-      case 2: records.push(await figure2(ctx, matrix, timeline)); break;
-      case 3: records.push(await figure3(ctx, cfg, cache)); break;
-      case 4: records.push(await figure4(ctx, matrix)); break;
-      case 5: records.push(await figure5(ctx, cfg, cache)); break;
-      case 6: records.push(figure6(ctx, cfg, await measureWorkers(cfg, progress), os.cpus()[0]?.model ?? "unknown CPU", os.cpus().length)); break;
-      case 7: records.push(await figure7(ctx, matrix, timeline)); break;
-    }
-  }
-  return { records, simulations: cache.count };
+  const only = new Set<number>(o.only ?? FIGURE_IDS);
+  const { data, simulations } = await collectFigureData({ cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress });
+  const build: Record<(typeof FIGURE_IDS)[number], () => FigureRecord> = {
+    1: () => figure1(ctx, cfg, data.fig1!),
+    2: () => figure2(ctx, data.matrix!, data.timeline),
+    3: () => figure3(ctx, cfg, data.fig3!),
+    4: () => figure4(ctx, data.matrix!),
+    5: () => figure5(ctx, cfg, data.fig5!.costs, data.fig5!.runs),
+    6: () => figure6(ctx, cfg, data.fig6!.samples, data.fig6!.cpu, data.fig6!.cores),
+    7: () => figure7(ctx, data.matrix!, data.timeline),
+  };
+  return { records: FIGURE_IDS.filter((id) => only.has(id)).map((id) => build[id]()), simulations };
 }

@@ -4,7 +4,7 @@
  * source tree this file sits in, and prints one JSON line on stdout.
  *
  * It is self-contained on purpose: tier 2 copies this very file into the base commit's worktree
- * (at the same path, src/report/gate/hot-paths.ts) and runs both copies, so the base code and
+ * (at the same path, src/gate/hot-paths.ts) and runs both copies, so the base code and
  * the working tree's code are measured by the same harness. It therefore imports nothing but the
  * tree's own src/hypervisor and src/dedup, by relative path and dynamically: if the tree lacks an
  * API a path needs, that path is reported missing (with the reason) instead of crashing.
@@ -66,8 +66,8 @@ async function main(): Promise<void> {
   let hvMod: Record<string, any>;
   let dedupMod: Record<string, any>;
   try {
-    hvMod = await import("../../hypervisor/index.ts");
-    dedupMod = await import("../../dedup/index.ts");
+    hvMod = await import("../hypervisor/index.ts");
+    dedupMod = await import("../dedup/index.ts");
   } catch (e) {
     console.log(JSON.stringify({ ok: false, reason: `cannot import src/hypervisor or src/dedup: ${(e as Error).message}` }));
     return;

@@ -2,12 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { POLICIES } from "../../dedup/index.ts";
-import { workloadNames } from "../../sim/index.ts";
+import { POLICIES } from "../dedup/index.ts";
+import { CANNED_WORKLOADS } from "../../workloads/index.ts";
+import type { Policy } from "../dedup/index.ts";
+import { catalogOf } from "../experiments/index.ts";
 import { collectExact, compareExact, diffTable, readBaseline, runExactTier, writeBaseline, type ExactBaseline } from "./tier1-exact.ts";
 
-const COMMITTED = join(import.meta.dir, "../../../results/baseline.json");
-const SUBSET = { workloads: ["idle", "kernel-build"], policies: ["vmdedup", "ksm"] };
+const COMMITTED = join(import.meta.dir, "../../results/baseline.json");
+const catalog = catalogOf(CANNED_WORKLOADS);
+const SUBSET = { catalog, workloads: ["idle", "kernel-build"], policies: ["vmdedup", "ksm"] as Policy[] };
 const clone = (b: ExactBaseline): ExactBaseline => structuredClone(b);
 
 describe("gate tier 1 (exact)", () => {
@@ -19,9 +22,9 @@ describe("gate tier 1 (exact)", () => {
     expect(compareExact(fresh, await collectExact(SUBSET))).toEqual([]);
     const committed = readBaseline(COMMITTED);
     // the committed baseline holds every canned workload x every policy ...
-    expect(committed.runs.map((r) => `${r.workload}/${r.policy}`).sort()).toEqual(workloadNames().flatMap((w) => POLICIES.map((p) => `${w}/${p}`)).sort());
+    expect(committed.runs.map((r) => `${r.workload}/${r.policy}`).sort()).toEqual(catalog.names().flatMap((w) => POLICIES.map((p) => `${w}/${p}`)).sort());
     // ... and these four runs of it are what this tree produces now
-    const same = { ...committed, runs: committed.runs.filter((r) => SUBSET.workloads.includes(r.workload) && SUBSET.policies.includes(r.policy)) };
+    const same = { ...committed, runs: committed.runs.filter((r) => SUBSET.workloads.includes(r.workload) && SUBSET.policies.includes(r.policy as Policy)) };
     expect(compareExact(same, fresh)).toEqual([]);
   }, 30_000);
 
@@ -83,7 +86,7 @@ describe("gate tier 1 (exact)", () => {
     try {
       writeFileSync(join(dir, "bad.json"), JSON.stringify({ schema: "something else", runs: [] }));
       for (const path of [join(dir, "absent.json"), join(dir, "bad.json")]) {
-        const v = await runExactTier({ baselinePath: path, workloads: ["idle"], policies: ["none"] });
+        const v = await runExactTier({ baselinePath: path, catalog, workloads: ["idle"], policies: ["none"] });
         expect(v.status).toBe("fail");
         expect(v.couldNotRun).toBe(true);
       }

@@ -17,9 +17,9 @@
  *     Each side's estimate is its fastest repetition (interference only adds time).
  *  3. fraction = (MIX_PAGES / scan s) / (MIX_PAGES / read s); pass when fraction >= floor.
  */
-import { buildMixImage } from "../../dedup/mix-image.ts";
-import { createScanner } from "../../dedup/index.ts";
-import { Hypervisor, PAGE_SIZE } from "../../hypervisor/index.ts";
+import { buildMixImage } from "../dedup/mix-image.ts";
+import { createScanner } from "../dedup/index.ts";
+import { Hypervisor, PAGE_SIZE } from "../hypervisor/index.ts";
 import type { TierVerdict } from "./verdict.ts";
 import { table } from "./verdict.ts";
 

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { CANNED_WORKLOADS } from "../../workloads/index.ts";
+import { catalogOf } from "./catalog.ts";
 import { runMacroSuite, type MacroPlan } from "./macro-suite.ts";
-import { RESULTS_SCHEMA } from "./results-schema.ts";
-import { validateResults } from "./results-validate.ts";
 
-const plan: MacroPlan = { workloads: ["kernel-build"], policies: ["vmdedup"], sweepWorkers: [0, 1], seed: 3, durationSec: 4, guests: 2, guestMemBytes: 8 * 2 ** 20 };
+const catalog = catalogOf(CANNED_WORKLOADS);
+const plan: MacroPlan = { workloads: ["kernel-build"], catalog, policies: ["vmdedup"], sweepWorkers: [0, 1], seed: 3, durationSec: 4, guests: 2, guestMemBytes: 8 * 2 ** 20 };
 
 describe("runMacroSuite (kernel-build, 2 guests x 8 MiB, 4 s simulated)", async () => {
   const lines: string[] = [];
@@ -38,19 +39,11 @@ describe("runMacroSuite (kernel-build, 2 guests x 8 MiB, 4 s simulated)", async 
     expect(strip({ ...outcome.runs[2]!, workers: 0 })).toBe(strip(outcome.runs[1]!));
   });
 
-  test("the runs make a valid results document", () => {
-    const doc = {
-      schema: RESULTS_SCHEMA,
-      commit: "test",
-      dirty: false,
-      date: "2026-01-01T00:00:00Z",
-      wallSec: 1,
-      machine: { cpu: "x", cores: 2, memoryBytes: 1, bun: Bun.version, platform: "linux", arch: "x64" },
-      options: { quick: true, full: false, filter: null, workloads: plan.workloads, policies: plan.policies, workers: plan.sweepWorkers, seed: 3, durationSec: 4, guests: 2, guestMemBytes: plan.guestMemBytes! },
-      calibration: outcome.calibration,
-      micro: { benchmarks: [], ratios: [], skipped: [], machineRatio: null },
-      macro: { runs: outcome.runs, skipped: outcome.skipped },
-    };
-    expect(validateResults(JSON.parse(JSON.stringify(doc)))).toBeTruthy();
+  test("an unavailable run is skipped with its reason; any other error fails the suite", async () => {
+    const none = await runMacroSuite({ ...plan, workloads: ["no-such-workload"], sweepWorkers: [] }, () => {});
+    expect(none.runs).toEqual([]);
+    expect(none.skipped.map((s) => s.id)).toEqual(["no-such-workload/none/w0", "no-such-workload/vmdedup/w0"]);
+    expect(none.skipped[0]!.reason).toContain('unknown workload "no-such-workload"');
+    await expect(runMacroSuite({ ...plan, guests: 0, sweepWorkers: [] }, () => {})).rejects.toThrow();
   });
 });

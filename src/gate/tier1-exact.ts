@@ -18,8 +18,9 @@
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { POLICIES } from "../../dedup/index.ts";
-import { runSimulation, workloadNames, type RunResult } from "../../sim/index.ts";
+import { POLICIES, type Policy } from "../dedup/index.ts";
+import { runOnce, type WorkloadCatalog } from "../experiments/index.ts";
+import type { RunResult } from "../sim/index.ts";
 import type { TierVerdict } from "./verdict.ts";
 import { table } from "./verdict.ts";
 
@@ -90,17 +91,17 @@ export function extractRun(r: RunResult): ExactRun {
   return { workload: r.workload.name, policy: r.options.policy, checkpoints, summary, digest };
 }
 
-/** Runs every workload x policy on `config` (default: all canned workloads, all policies). */
+/** Runs every workload x policy on EXACT_CONFIG (default: every workload of the catalog, all policies). */
 export async function collectExact(
-  opts: { workloads?: readonly string[]; policies?: readonly string[]; onRun?: (name: string) => void } = {},
+  opts: { catalog: WorkloadCatalog; workloads?: readonly string[]; policies?: readonly Policy[]; onRun?: (name: string) => void },
 ): Promise<ExactBaseline> {
   const c = EXACT_CONFIG;
   const runs: ExactRun[] = [];
-  for (const workload of opts.workloads ?? workloadNames()) {
+  for (const workload of opts.workloads ?? opts.catalog.names()) {
     for (const policy of opts.policies ?? POLICIES) {
       opts.onRun?.(`${workload}/${policy}`);
-      const r = await runSimulation({
-        workload, policy: policy as RunResult["options"]["policy"], seed: c.seed, guests: c.guests, guestMem: c.guestMemBytes,
+      const r = await runOnce({
+        workload: opts.catalog.get(workload), policy, seed: c.seed, guests: c.guests, guestMem: c.guestMemBytes,
         durationSec: c.durationSec, sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
       });
       runs.push(extractRun(r));
@@ -167,9 +168,11 @@ export async function runExactTier(o: {
   baselinePath: string;
   label?: string;
   update?: boolean;
+  /** The workloads to run (the canned ones, passed in by scripts/gate.ts). */
+  catalog: WorkloadCatalog;
   /** Subsets (tests); the gate runs all workloads and policies. */
   workloads?: readonly string[];
-  policies?: readonly string[];
+  policies?: readonly Policy[];
   onRun?: (name: string) => void;
 }): Promise<TierVerdict> {
   const t0 = performance.now();
@@ -186,7 +189,7 @@ export async function runExactTier(o: {
   }
   let current: ExactBaseline;
   try {
-    current = await collectExact({ workloads: o.workloads, policies: o.policies, onRun: o.onRun });
+    current = await collectExact({ catalog: o.catalog, workloads: o.workloads, policies: o.policies, onRun: o.onRun });
   } catch (e) {
     return { name, status: "fail", couldNotRun: true, summary: `a simulation failed: ${(e as Error).stack ?? e}`, wallSec: wall(), report: [] };
   }

@@ -29,7 +29,7 @@ import type { TierVerdict } from "./verdict.ts";
 import { table } from "./verdict.ts";
 import { addWorktree, resolveBase } from "./worktree.ts";
 
-export const HARNESS_PATH = "src/report/gate/hot-paths.ts";
+export const HARNESS_PATH = "src/gate/hot-paths.ts";
 const HARNESS_SOURCE = join(import.meta.dir, "hot-paths.ts");
 
 export interface HarnessOutput {

@@ -1,0 +1,113 @@
+/**
+ * The runs and measurements behind each paper figure, made (or read) in figure order and shared
+ * between figures through one RunCache:
+ *   figure 1  vmdedup on every canned workload at each guest count (simulator default scan rate);
+ *   2, 4, 7   the workload x policy matrix (matrix.ts), fresh or from a results document (`from`);
+ *   figure 3  each de-duplication policy on the sweep workload at each pagesToScan;
+ *   figure 5  the merge cost (merge-cost.ts) and a full run of each policy, HVM and PV guests;
+ *   figure 6  scanner throughput against worker threads (worker-throughput.ts, wall-clock).
+ * Figures 1, 3 and 5 always run their own sweeps (no results document holds them). report/
+ * turns this data into the figures without running anything.
+ */
+import os from "node:os";
+import type { WorkloadSpec } from "../../sim/index.ts";
+import type { WorkloadCatalog } from "../catalog.ts";
+import type { MacroRun } from "../macro-suite.ts";
+import { RunCache } from "../run-cache.ts";
+import { DEDUP_POLICIES } from "../run.ts";
+import type { FigureConfig } from "./config.ts";
+import { collectMatrix, documentMatrix, freshMatrix, type MatrixView } from "./matrix.ts";
+import { measureMergeCost, type MergeCost } from "./merge-cost.ts";
+import { figureRun, figureRunLabel, type FigureRun } from "./runs.ts";
+import { measureWorkers, type WorkerSample } from "./worker-throughput.ts";
+
+export interface FigureData {
+  fig1?: FigureRun[];
+  /** Figures 2, 4 and 7; `timeline`: the workloads of figures 2 and 7. */
+  matrix?: MatrixView;
+  timeline: string[];
+  fig3?: FigureRun[];
+  fig5?: { costs: MergeCost[]; runs: FigureRun[] };
+  fig6?: { samples: WorkerSample[]; cpu: string; cores: number };
+}
+
+export interface CollectOptions {
+  cfg: FigureConfig;
+  catalog: WorkloadCatalog;
+  seed: number;
+  /** The figures to collect for. */
+  only: ReadonlySet<number>;
+  from?: { doc: { commit: string; macro: { runs: readonly MacroRun[] } }; file: string };
+  progress: (line: string) => void;
+}
+
+/** Guest counts a workload can run at: a mixed host needs one guest per family at least, and as many of each. */
+export function guestCountsFor(spec: WorkloadSpec, counts: readonly number[]): number[] {
+  const families = spec.families.length;
+  return counts.filter((n) => n >= families && n % families === 0);
+}
+
+async function figure1Runs(o: CollectOptions, cache: RunCache): Promise<FigureRun[]> {
+  const runs: FigureRun[] = [];
+  for (const workload of o.catalog.names()) {
+    const spec = o.catalog.get(workload);
+    for (const guests of guestCountsFor(spec, o.cfg.guestCounts)) {
+      runs.push(await figureRun(cache, {
+        workload: spec, policy: "vmdedup", guests, guestMemBytes: o.cfg.guestMemBytes, durationSec: o.cfg.guestsDurationSec,
+        pagesToScan: null, sleepMillisecs: null, seed: o.seed, baseline: false,
+      }));
+    }
+  }
+  return runs;
+}
+
+async function figure3Runs(o: CollectOptions, cache: RunCache): Promise<FigureRun[]> {
+  const runs: FigureRun[] = [];
+  for (const policy of DEDUP_POLICIES) {
+    for (const pagesToScan of o.cfg.sweepPagesToScan) {
+      runs.push(await figureRun(cache, {
+        workload: o.catalog.get(o.cfg.sweepWorkload), policy, guests: o.cfg.sweepGuests, guestMemBytes: o.cfg.guestMemBytes, durationSec: o.cfg.sweepDurationSec,
+        pagesToScan, sleepMillisecs: o.cfg.sleepMillisecs, seed: o.seed, baseline: false,
+      }));
+    }
+  }
+  return runs;
+}
+
+async function figure5Data(o: CollectOptions, cache: RunCache): Promise<NonNullable<FigureData["fig5"]>> {
+  const { cfg } = o;
+  const spec = o.catalog.get(cfg.pvWorkload);
+  const costs: MergeCost[] = [];
+  const runs: FigureRun[] = [];
+  for (const mode of ["hvm", "pv"] as const) {
+    for (const policy of DEDUP_POLICIES) {
+      o.progress(`merge cost: ${cfg.pvWorkload} ${mode.toUpperCase()} / ${policy}`);
+      costs.push(await measureMergeCost(spec, mode, policy, cfg.matrixGuests, cfg.guestMemBytes, o.seed));
+      Bun.gc(true);
+      runs.push(await figureRun(cache, {
+        workload: spec, policy, mode, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.matrixDurationSec,
+        pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed: o.seed,
+      }));
+    }
+  }
+  return { costs, runs };
+}
+
+/** Everything the figures in `o.only` need; `simulations`: the fresh simulations made. */
+export async function collectFigureData(o: CollectOptions): Promise<{ data: FigureData; simulations: number }> {
+  const cache = new RunCache({ progress: (req) => (t, total) => o.progress(`${figureRunLabel(req)}: ${Math.round((100 * t) / total)}%`) });
+  const data: FigureData = { timeline: [] };
+  const want = (id: number) => o.only.has(id);
+  if (want(1)) data.fig1 = await figure1Runs(o, cache);
+  if (want(2) || want(4) || want(7)) {
+    const source = o.from ? documentMatrix(o.from.doc, o.from.file, o.catalog.names()) : freshMatrix(cache, o.catalog, o.cfg, o.seed);
+    // figures 2 and 7: the config's workloads the source has, else its first two
+    const present = o.cfg.timelineWorkloads.filter((w) => source.workloads.includes(w));
+    data.timeline = present.length > 0 ? present : source.workloads.slice(0, 2);
+    data.matrix = await collectMatrix(source, want(4) ? source.workloads : data.timeline, [...DEDUP_POLICIES, "none"]);
+  }
+  if (want(3)) data.fig3 = await figure3Runs(o, cache);
+  if (want(5)) data.fig5 = await figure5Data(o, cache);
+  if (want(6)) data.fig6 = { samples: await measureWorkers(o.cfg, o.progress), cpu: os.cpus()[0]?.model ?? "unknown CPU", cores: os.cpus().length };
+  return { data, simulations: cache.count };
+}

@@ -1,0 +1,77 @@
+/**
+ * The runs behind the paper figures (FigureRun: the view of a run record the figures read), made
+ * fresh through a RunCache (memoised, so figures sharing the workload x policy matrix run it once;
+ * each policy is compared with its none baseline, run first) or taken from a results document's
+ * macro runs (`--from results.json`).
+ */
+import type { Policy } from "../../dedup/index.ts";
+import type { WorkloadSpec } from "../../sim/index.ts";
+import { specInMode } from "../catalog.ts";
+import type { MacroRun } from "../macro-suite.ts";
+import type { RunCache } from "../run-cache.ts";
+import type { GuestMode } from "../../hypervisor/index.ts";
+import { recordOf, type RunRecord, type RunRequest } from "../run.ts";
+
+/** A simulation run as the figures read it. */
+export type FigureRun = Pick<RunRecord,
+  "workload" | "policy" | "mode" | "guests" | "guestMemBytes" | "durationSec" | "pagesToScan" | "sleepMillisecs" | "seed" | "summary" | "series" | "oracle">;
+
+export interface FigureRunRequest {
+  workload: WorkloadSpec;
+  policy: Policy;
+  mode?: GuestMode;
+  guests: number;
+  guestMemBytes: number;
+  durationSec: number;
+  /** null: the simulator's default scan rate. */
+  pagesToScan: number | null;
+  sleepMillisecs: number | null;
+  oracleEverySec?: number;
+  seed: number;
+  /** Compare with policy none on the same options (throughput loss; default true). */
+  baseline?: boolean;
+}
+
+/** The fresh run of `f` (its spec in f.mode, HVM by default), with its baseline unless f.baseline is false. */
+export async function figureRun(cache: RunCache, f: FigureRunRequest): Promise<FigureRun> {
+  const req: RunRequest = {
+    workload: f.mode === "pv" ? specInMode(f.workload, "pv") : f.workload,
+    policy: f.policy,
+    guests: f.guests,
+    guestMem: f.guestMemBytes,
+    durationSec: f.durationSec,
+    seed: f.seed,
+    ...(f.pagesToScan === null ? {} : { pagesToScan: f.pagesToScan }),
+    ...(f.sleepMillisecs === null ? {} : { sleepMillisecs: f.sleepMillisecs }),
+    ...(f.oracleEverySec === undefined ? {} : { oracleEverySec: f.oracleEverySec }),
+  };
+  return recordOf(await cache.withBaseline(req, f.baseline !== false), req);
+}
+
+/** The progress line of a fresh figure run. */
+export function figureRunLabel(req: RunRequest): string {
+  const pv = req.workload.families.every((f) => f.mode === "pv");
+  return `${req.workload.name}${pv ? " (PV)" : ""} / ${req.policy}, ${req.guests} guests${req.pagesToScan === undefined ? "" : `, pagesToScan ${req.pagesToScan}`}`;
+}
+
+/** A results document's macro run as a FigureRun (the suite ran HVM guests at the simulator's default scan rate). */
+export function macroToFigureRun(r: MacroRun): FigureRun {
+  return {
+    workload: r.workload, policy: r.policy, mode: "hvm", guests: r.guests, guestMemBytes: r.guestMemBytes, durationSec: r.durationSec,
+    pagesToScan: null, sleepMillisecs: null, seed: r.seed, summary: r.summary, series: r.series, oracle: r.oracle,
+  };
+}
+
+export const round = (x: number, digits = 2): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+const MiB = 2 ** 20;
+export const mib = (bytes: number): string => `${round(bytes / MiB, 1)} MiB`;
+
+/** "4 HVM guests x 32 MiB, 60 s simulated, pagesToScan 100 every 20 ms" for a run. */
+export function describeRun(r: FigureRun): string {
+  const rate = r.pagesToScan === null ? "scan rate: simulator default" : `pagesToScan ${r.pagesToScan} every ${r.sleepMillisecs} ms`;
+  return `${r.guests} ${r.mode.toUpperCase()} guests x ${mib(r.guestMemBytes)}, ${r.durationSec} s simulated, ${rate}`;
+}
