@@ -5,8 +5,10 @@ import { WorkloadSpecError } from "../sim/index.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { cmdCalibrate, cmdDemo, cmdList, cmdRun } from "./commands.ts";
 import { helpText } from "./help.ts";
+import { cmdValidateKernel } from "./validate-kernel.ts";
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "validate-kernel") return cmdValidateKernel(argv.slice(1)); // its own flags
   try {
     const { command, values } = parseCommand(argv);
     switch (command) {
