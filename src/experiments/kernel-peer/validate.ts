@@ -37,7 +37,7 @@ export interface ValidateOptions {
   mixes?: Mix[];
   sysfs?: KsmSysfsOptions;
   memory?: (pages: number) => PeerMemory;
-  /** Skips the root check (fake sysfs tests). */
+  /** Check for Linux and root first (default: when sysfs.root is not injected). */
   requireRoot?: boolean;
   /** Receives each output line as it is made (progress); default none. */
   onLine?: (line: string) => void;
@@ -101,8 +101,10 @@ export async function validateKernel(o: ValidateOptions = {}): Promise<ValidateO
     o.onLine?.(l);
   };
   const cannot = (reason: string): ValidateOutcome => ({ exitCode: 2, doc: null, lines, reason });
-  if (process.platform !== "linux") return cannot(`not Linux (${process.platform}): no KSM`);
-  if ((o.requireRoot ?? true) && !isRoot()) return cannot(`not root: KSM's knobs in /sys/kernel/mm/ksm need root`);
+  if (o.requireRoot ?? o.sysfs?.root === undefined) {
+    if (process.platform !== "linux") return cannot(`not Linux (${process.platform}): no KSM`);
+    if (!isRoot()) return cannot(`not root: KSM's knobs in /sys/kernel/mm/ksm need root`);
+  }
   const sysfs = new KsmSysfs(o.sysfs);
   const mixes = o.mixes ?? (o.quick ? quickMixes() : fullMixes());
   const doc: ValidationDoc = { kernel: release(), match: true, mixes: [] };
