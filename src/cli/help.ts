@@ -1,5 +1,6 @@
 /** The --help text; it states the defaults (taken from the code, so it cannot drift). */
 import { SIM_DEFAULTS } from "../sim/index.ts";
+import { VALIDATE_KERNEL_HELP } from "./validate-kernel.ts";
 import { CANNED } from "./workloads.ts";
 
 export function helpText(): string {
@@ -13,6 +14,7 @@ Usage:
   bun run vmdedup list                 canned workloads, one line each
   bun run vmdedup demo [--workload W]  a short run of a canned workload under every policy, prints a table
   bun run vmdedup calibrate [--out F]  (or --calibrate) time the hv/dedup code paths here, write a calibration file
+${VALIDATE_KERNEL_HELP}
   bun run vmdedup --help
 
 run flags (default in brackets):

@@ -5,8 +5,10 @@ import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { WorkloadSpecError } from "../sim/index.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { COMMANDS } from "./commands.ts";
+import { cmdValidateKernel } from "./validate-kernel.ts";
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "validate-kernel") return cmdValidateKernel(argv.slice(1)); // its own flags
   try {
     const { command, values } = parseCommand(argv, Object.keys(COMMANDS));
     await COMMANDS[command]!.run(values);

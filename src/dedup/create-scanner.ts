@@ -26,6 +26,7 @@ export function resolveScannerOptions(opts: ScannerOptions): ResolvedScannerOpti
     maxPageSharing: opts.maxPageSharing ?? 256,
     smartScan: opts.smartScan ?? true,
     useZeroPages: opts.useZeroPages ?? opts.policy !== "ksm",
+    stableNodeChainsPruneMillisecs: opts.stableNodeChainsPruneMillisecs ?? 2000,
     mergeAny,
     workers,
     seed,

@@ -366,7 +366,7 @@ export abstract class ScannerBase implements Scanner {
 // ---- one scanner per hypervisor, option validation ----------------------------------------------
 
 const owners = new WeakSet<Hypervisor>();
-const KNOBS: readonly (keyof ScannerKnobs)[] = ["maxPageSharing", "useZeroPages", "smartScan", "pagesToScan", "sleepMillisecs"];
+const KNOBS: readonly (keyof ScannerKnobs)[] = ["maxPageSharing", "useZeroPages", "smartScan", "pagesToScan", "sleepMillisecs", "stableNodeChainsPruneMillisecs"];
 
 export function claimScanner(hv: Hypervisor): void {
   if (!(hv instanceof Hypervisor)) throw new InvalidArgumentError(`createScanner needs a Hypervisor`);
@@ -388,6 +388,7 @@ export function validateKnobs(o: ResolvedScannerOptions): ResolvedScannerOptions
   positiveInt("pagesToScan", o.pagesToScan, 1, 1 << 26);
   positiveInt("sleepMillisecs", o.sleepMillisecs, 0, 3_600_000);
   positiveInt("maxPageSharing", o.maxPageSharing, 2, 1 << 30);
+  positiveInt("stableNodeChainsPruneMillisecs", o.stableNodeChainsPruneMillisecs, 0, 2 ** 31 - 1);
   if (typeof o.smartScan !== "boolean") throw new InvalidArgumentError(`smartScan must be a boolean`);
   if (typeof o.useZeroPages !== "boolean") throw new InvalidArgumentError(`useZeroPages must be a boolean`);
   return o;

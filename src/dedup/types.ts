@@ -11,6 +11,9 @@ export interface ScannerOptions {
   maxPageSharing?: number; // max_page_sharing, default 256, min 2
   smartScan?: boolean; // smart_scan, default true (v6.18)
   useZeroPages?: boolean; // use_zero_pages: default false for ksm, true for vmdedup and esx
+  /** stable_node_chains_prune_millisecs, default 2000 (ksm only): how often a chain lookup checks every
+   * dup and drops stale ones; measured on the simulated clock (sleepMillisecs per scan batch). */
+  stableNodeChainsPruneMillisecs?: number;
   mergeAny?: boolean; // register every page of every guest, guests created later too (default true)
   workers?: number; // hashing worker threads; 0 = the calling thread
   seed?: number; // esx sampling order
@@ -27,6 +30,7 @@ export interface ScannerKnobs {
   smartScan?: boolean;
   pagesToScan?: number;
   sleepMillisecs?: number;
+  stableNodeChainsPruneMillisecs?: number;
 }
 
 /** Counters with the meaning of Linux's /sys/kernel/mm/ksm/* (Documentation/admin-guide/mm/ksm.rst). */

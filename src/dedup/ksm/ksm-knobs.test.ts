@@ -171,3 +171,16 @@ describe("ksm: work counters and profit", () => {
     hv.audit();
   });
 });
+
+describe("ksm: stableNodeChainsPruneMillisecs", () => {
+  test("defaults to 2000, is a knob of set(), and rejects bad values with nothing changed", async () => {
+    const { hv, s } = setup(64);
+    expect(s.options.stableNodeChainsPruneMillisecs).toBe(2000);
+    s.set({ stableNodeChainsPruneMillisecs: 0 });
+    expect(s.options.stableNodeChainsPruneMillisecs).toBe(0);
+    expect(() => s.set({ stableNodeChainsPruneMillisecs: -1 })).toThrow(/stableNodeChainsPruneMillisecs/);
+    expect(() => s.set({ stableNodeChainsPruneMillisecs: 1.5 })).toThrow(/stableNodeChainsPruneMillisecs/);
+    expect(s.options.stableNodeChainsPruneMillisecs).toBe(0);
+    hv.audit();
+  });
+});

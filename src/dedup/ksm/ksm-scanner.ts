@@ -41,7 +41,11 @@
  *     everything at once, as the kernel does, sets fullScans back to 0 (ksm_scan.seqnr = 0)
  *     and restarts the pass.
  *   - chain_prune_time runs on a simulated clock: sleepMillisecs per batch (ksmd's sleep),
- *     CPU time ignored, so runs are deterministic.
+ *     CPU time ignored, so runs are deterministic. The period is the knob
+ *     stableNodeChainsPruneMillisecs (stable_node_chains_prune_millisecs, default 2000): 0
+ *     prunes on every chain lookup, as the kernel does at 0; a value the clock never reaches
+ *     never prunes. The clock is the scanner's own (batches x sleepMillisecs), not the sim
+ *     driver's, so the policy needs no clock from above and a bare scanner behaves the same.
  *   - A KSM page stays a KSM page while one mapping is left; the hypervisor's last sharer
  *     writes in place (no copy), which ends the frame's KSM life just as the kernel's copy does.
  *   - No NUMA (merge_across_nodes = 1), no migration, no THP, no advisor.
@@ -86,6 +90,7 @@ export class KsmScanner extends ScannerBase {
     this.cmp = new FrameComparer(hv.memory, this.workCounters);
     this.stable = new StableTree(hv, this.items, this.cmp, this.workCounters);
     this.stable.maxPageSharing = options.maxPageSharing;
+    this.stable.pruneMillisecs = options.stableNodeChainsPruneMillisecs;
     this.growSlots(this.registered.length);
     // zero_checksum = calc_checksum(ZERO_PAGE), with the same (possibly overridden) hash
     const h = { hi: 0, lo: 0 };
@@ -211,6 +216,7 @@ export class KsmScanner extends ScannerBase {
       this.stable.reset(); // remove_all_stable_nodes
     }
     this.stable.maxPageSharing = next.maxPageSharing;
+    this.stable.pruneMillisecs = next.stableNodeChainsPruneMillisecs;
   }
 
   stats(): ScannerStats {

@@ -30,7 +30,7 @@ import type { FrameComparer } from "./frame-compare.ts";
 import { STABLE, type RmapItems } from "./rmap-items.ts";
 
 export const STABLE_NODE_CHAIN = -1024;
-/** stable_node_chains_prune_millisecs (not exposed as a knob). */
+/** stable_node_chains_prune_millisecs' default (the knob is ScannerOptions.stableNodeChainsPruneMillisecs). */
 export const CHAIN_PRUNE_MILLISECS = 2000;
 
 export class StableTree {
@@ -52,6 +52,8 @@ export class StableTree {
   chains = 0;
   dups = 0;
   maxPageSharing = 256;
+  /** stable_node_chains_prune_millisecs: a chain lookup checks every dup once this long after the last full check. */
+  pruneMillisecs = CHAIN_PRUNE_MILLISECS;
   /** Simulated time in ms (the scanner advances it by sleep_millisecs per batch). */
   clockMs = 0;
   /** Set by chainLookup: the tree node the walk is at (a chain, or the dup it collapsed to). */
@@ -231,7 +233,7 @@ export class StableTree {
    * chain is gone); walkNode is the tree node now in the chain's place.
    */
   private chainDup(chain: number, prune: boolean): number {
-    if (prune && this.clockMs >= this.pruneTime[chain]! + CHAIN_PRUNE_MILLISECS) this.pruneTime[chain] = this.clockMs;
+    if (prune && this.clockMs >= this.pruneTime[chain]! + this.pruneMillisecs) this.pruneTime[chain] = this.clockMs;
     else prune = false;
     let found = -1;
     let foundLen = 0;
