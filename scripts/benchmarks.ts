@@ -20,7 +20,7 @@ import { registerHypervisorBenchmarks } from "../src/hypervisor/hypervisor.bench
 import { registerPageBenchmarks, type BenchPair } from "../src/dedup/hash.bench.ts";
 import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
-import { workloadNames } from "../src/sim/workloads.ts";
+import { workloadNames } from "../workloads/index.ts";
 import { runMacroSuite } from "../src/report/macro-suite.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";

@@ -8,8 +8,8 @@ import { maxSharing } from "../src/dedup/index.ts";
 import { runSimulation } from "../src/sim/driver.ts";
 import { resolveSpec } from "../src/sim/spec.ts";
 import { WorkloadRunner } from "../src/sim/workload-runner.ts";
-import { getWorkload } from "../src/sim/workloads.ts";
-import { CANNED_WORKLOADS } from "./index.ts";
+import { WorkloadSpecError } from "../src/sim/errors.ts";
+import { CANNED_WORKLOADS, getWorkload, listWorkloads, workloadNames } from "./index.ts";
 
 const MiB = 2 ** 20;
 
@@ -22,6 +22,21 @@ test("every canned workload validates, has a unique name, a description and sour
     expect(w.sources.length).toBeGreaterThan(0);
   }
   expect([...names]).toEqual(["idle", "kernel-build", "web-server", "database", "mixed"]);
+  expect(workloadNames()).toEqual([...names]);
+  expect(listWorkloads().map((w) => w.description)).toEqual(CANNED_WORKLOADS.map((w) => w.description));
+});
+
+test("getWorkload: a canned workload by name; an unknown name fails naming the field", () => {
+  expect(getWorkload("mixed")).toBe(CANNED_WORKLOADS[4]!);
+  let err: unknown;
+  try {
+    getWorkload("no-such");
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(WorkloadSpecError);
+  expect((err as WorkloadSpecError).field).toBe("workload");
+  expect((err as Error).message).toContain("known: idle, kernel-build, web-server, database, mixed");
 });
 
 describe("idle reproduces real Debian guests (real-guests.md, 3 x 256 MiB)", () => {
@@ -50,7 +65,7 @@ describe("idle reproduces real Debian guests (real-guests.md, 3 x 256 MiB)", () 
 
 describe("application workloads land in their cited ranges (4 identical guests, vmdedup, steady state)", () => {
   const run = (workload: string, guests: number, extra: object = {}) =>
-    runSimulation({ workload, policy: "vmdedup", guests, guestMem: 16 * MiB, durationSec: 60, audit: true, ...extra });
+    runSimulation({ workload: getWorkload(workload), policy: "vmdedup", guests, guestMem: 16 * MiB, durationSec: 60, audit: true, ...extra });
   const results: Record<string, Awaited<ReturnType<typeof run>>> = {};
 
   test("web-server: 30-75%", async () => {

@@ -2,8 +2,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import {
-  calibrate, compareWithBaseline, listWorkloads, loadCalibration, runSimulation, validateRunResult, workloadFromArg, type RunResult, type SimOptions,
+  calibrate, compareWithBaseline, loadCalibration, runSimulation, validateRunResult, workloadFromArg, type RunResult, type SimOptions,
 } from "../sim/index.ts";
+import { getWorkload, listWorkloads } from "../../workloads/index.ts";
 import { POLICIES, type Policy } from "../dedup/index.ts";
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
 import { ProgressBar } from "./progress.ts";
@@ -26,7 +27,7 @@ async function runOne(opts: SimOptions, label: string): Promise<RunResult> {
 
 export async function cmdRun(v: Values): Promise<void> {
   if (typeof v.workload !== "string") throw new UsageError(`run needs --workload (see \`vmdedup list\`)`);
-  const spec = await workloadFromArg(v.workload);
+  const spec = await workloadFromArg(v.workload, getWorkload);
   const policy = parsePolicy((v.policy as string | undefined) ?? "vmdedup");
   const opts: SimOptions = { ...simOptionsFrom(v), workload: spec, policy };
   const result = await runOne(opts, `${spec.name}/${policy}`);
@@ -52,7 +53,7 @@ const fmt = (x: number | null, d = 2) => (x === null ? "n/a" : x.toFixed(d));
 
 /** A short run of one canned workload under every policy (none first, as the baseline). */
 export async function cmdDemo(v: Values): Promise<void> {
-  const spec = await workloadFromArg((v.workload as string | undefined) ?? "web-server");
+  const spec = await workloadFromArg((v.workload as string | undefined) ?? "web-server", getWorkload);
   const base = simOptionsFrom(v);
   const opts: Omit<SimOptions, "policy"> = { guestMem: 32 * 1024 * 1024, durationSec: 60, ...stripUndefined(base), workload: spec };
   const policies: Policy[] = v.policies ? (v.policies as string).split(",").map((p) => parsePolicy(p.trim(), "policies")) : ["none", ...POLICIES.filter((p) => p !== "none")];

@@ -1,5 +1,6 @@
 /** The --help text; it states the defaults (taken from the code, so it cannot drift). */
-import { SIM_DEFAULTS, listWorkloads } from "../sim/index.ts";
+import { SIM_DEFAULTS } from "../sim/index.ts";
+import { listWorkloads } from "../../workloads/index.ts";
 
 export function helpText(): string {
   const d = SIM_DEFAULTS;

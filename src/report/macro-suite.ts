@@ -11,6 +11,7 @@
  */
 import { compareWithBaseline, runSimulation, type SimOptions } from "../sim/driver.ts";
 import type { RunResult } from "../sim/result.ts";
+import { getWorkload } from "../../workloads/index.ts";
 import type { CalibrationInfo, MacroGroup, MacroRun } from "./results-schema.ts";
 
 export interface MacroPlan {
@@ -71,8 +72,7 @@ export async function runMacroSuite(plan: MacroPlan, progress: Progress): Promis
 
   const simulate = async (workload: string, policy: string, workers: number): Promise<RunResult | null> => {
     const id = runId(workload, policy, workers);
-    const opts: SimOptions = {
-      workload,
+    const opts: Omit<SimOptions, "workload"> = {
       policy: policy as SimOptions["policy"],
       seed: plan.seed,
       workers,
@@ -83,7 +83,7 @@ export async function runMacroSuite(plan: MacroPlan, progress: Progress): Promis
       onProgress: (t, total) => progress(`${id}  ${Math.round((100 * t) / total)}% of ${total} s simulated`, false),
     };
     try {
-      const r = await runSimulation(opts);
+      const r = await runSimulation({ ...opts, workload: getWorkload(workload) });
       Bun.gc(true); // the run's machine memory (SharedArrayBuffers) goes before the next one is made
       calibration ??= { path: r.calibration.path, name: r.calibration.name, constants: r.calibration.constants };
       progress(`${id}  saved ${r.summary.steadySavingsPct.toFixed(1)}%  (${r.measured.wallSec.toFixed(1)} s)`, true);

@@ -3,7 +3,7 @@
  * (policy vmdedup at the simulator's default scan rate, fast enough to keep up, so the line shows
  * what the workload offers). Steady-state savings, % of all guest memory, zero pages included.
  */
-import { getWorkload } from "../../sim/workloads.ts";
+import { getWorkload } from "../../../workloads/index.ts";
 import type { FigureConfig } from "./config.ts";
 import { COLUMN_TALL, mib, round, WORKLOAD_COLORS, WORKLOAD_ORDER, type FigureContext, type FigureRecord, type FigureRun } from "./figure.ts";
 import { FIGURE_RECORD_SCHEMA } from "./figure.ts";

@@ -7,7 +7,7 @@
 import { compareWithBaseline, runSimulation, type SimOptions } from "../../sim/driver.ts";
 import type { RunResult } from "../../sim/result.ts";
 import type { WorkloadSpec } from "../../sim/spec.ts";
-import { getWorkload } from "../../sim/workloads.ts";
+import { getWorkload } from "../../../workloads/index.ts";
 import type { MacroRun, ResultsDocument } from "../results-schema.ts";
 import type { FigureRun } from "./figure.ts";
 
@@ -71,7 +71,7 @@ export class RunCache {
       const baseline = req.policy === "none" || req.baseline === false ? null : (await this.simulate({ ...req, policy: "none" })).result;
       const label = `${req.workload}${req.mode === "pv" ? " (PV)" : ""} / ${req.policy}, ${req.guests} guests${req.pagesToScan === null ? "" : `, pagesToScan ${req.pagesToScan}`}`;
       const opts: SimOptions = {
-        workload: req.mode === "pv" ? workloadInMode(req.workload, "pv") : req.workload,
+        workload: req.mode === "pv" ? workloadInMode(req.workload, "pv") : getWorkload(req.workload),
         policy: req.policy,
         guests: req.guests,
         guestMem: req.guestMemBytes,

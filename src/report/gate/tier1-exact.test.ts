@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { POLICIES } from "../../dedup/index.ts";
-import { workloadNames } from "../../sim/index.ts";
+import { workloadNames } from "../../../workloads/index.ts";
 import { collectExact, compareExact, diffTable, readBaseline, runExactTier, writeBaseline, type ExactBaseline } from "./tier1-exact.ts";
 
 const COMMITTED = join(import.meta.dir, "../../../results/baseline.json");

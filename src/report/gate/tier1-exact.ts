@@ -19,7 +19,8 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { POLICIES } from "../../dedup/index.ts";
-import { runSimulation, workloadNames, type RunResult } from "../../sim/index.ts";
+import { runSimulation, type RunResult } from "../../sim/index.ts";
+import { getWorkload, workloadNames } from "../../../workloads/index.ts";
 import type { TierVerdict } from "./verdict.ts";
 import { table } from "./verdict.ts";
 
@@ -100,7 +101,7 @@ export async function collectExact(
     for (const policy of opts.policies ?? POLICIES) {
       opts.onRun?.(`${workload}/${policy}`);
       const r = await runSimulation({
-        workload, policy: policy as RunResult["options"]["policy"], seed: c.seed, guests: c.guests, guestMem: c.guestMemBytes,
+        workload: getWorkload(workload), policy: policy as RunResult["options"]["policy"], seed: c.seed, guests: c.guests, guestMem: c.guestMemBytes,
         durationSec: c.durationSec, sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
       });
       runs.push(extractRun(r));
