@@ -3,10 +3,10 @@
  * pool with the same pages in every guest (identical while read, diverging as each guest's own
  * updates dirty them, Zipf-skewed); write-ahead log pages that are always unique.
  *
- * Sources:
- *  - anchors.md 3(b) / 10.10: vSphere, ">30%" for nearly identical VMs;
- *  - anchors.md 4(b) / 10.8: Difference Engine, 65-75% for identical RUBiS guests (Apache +
- *    MySQL), nearly all from full-page sharing.
+ * Sources (SOURCES.md, which quotes them with their URLs):
+ *  - [anchors.md 3(b) / 10.10] VMware vSphere 4.1 docs, ">30%" for nearly identical VMs;
+ *  - [anchors.md 4(b) / 10.8] Difference Engine (OSDI'08), 65-75% for identical RUBiS guests
+ *    (Apache + MySQL), nearly all from full-page sharing.
  * Target: 4+ identical guests, vmdedup, steady state: savings incl. zero pages in 30-75%.
  */
 import type { WorkloadSpec } from "../src/sim/spec.ts";

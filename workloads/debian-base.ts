@@ -1,8 +1,8 @@
 /**
  * The guest OS layer shared by the application workloads: the same Debian 12 kernel as `idle`
  * (text shared across guests, kernel tables with in-guest repeats, per-boot private data), with
- * the proportions measured for idle guests in ../../shared/reference/real-guests.md
- * ("Duplicate statistics"; see idle.ts for the derivation). Application guests keep the same
+ * the proportions measured for idle guests (SOURCES.md [real-guests.md], "Duplicate statistics";
+ * see idle.ts for the derivation). Application guests keep the same
  * kernel footprint; what differs is what they run on top.
  */
 import type { RegionSpec } from "../src/sim/spec.ts";

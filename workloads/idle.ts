@@ -2,8 +2,9 @@
  * idle: identical Debian guests booted and idle (kernel text and data, a little page cache,
  * most memory never touched).
  *
- * Calibrated against ../../shared/reference/real-guests.md ("Duplicate statistics", idle rows:
- * 3 x 256 MiB Debian 12 guests, kernel 6.1, KASLR and INIT_ON_ALLOC on, READY + 20 s). Per
+ * Calibrated against our measurement of real guests (SOURCES.md [real-guests.md], "Duplicate
+ * statistics", idle rows: 3 x 256 MiB guests under QEMU 7.2, Debian kernel 6.1.0-56, KASLR and
+ * INIT_ON_ALLOC on, memory dumped at READY + 20 s; the commands are there). Per
  * 65,536-page guest: 45,390 zero pages (69.3%), 20,146 non-zero pages holding 14,125 distinct
  * contents (intra-guest saving 6,021 = 9.2%), 5,941 contents found in >= 2 guests, 3 guests
  * together 30,507 distinct (saving 29,931 = 15.2% of all pages, excl. zero). Solving
@@ -15,7 +16,7 @@
  * (0.5086) were never touched and are not backed at all. The issue's acceptance range for zero
  * pages is 65-69%, and the measured 69.26% sits just above it, so per-boot data is 0.4 points
  * (262 unique pages) larger than solved: 68.9% zero, the duplicate figures unchanged.
- * Also anchors.md section 5 (Barker et al.: >90% of sharing is self-sharing) for context.
+ * Also SOURCES.md [anchors.md 5] (Barker et al., ATC'12: >90% of sharing is self-sharing) for context.
  */
 import type { WorkloadSpec } from "../src/sim/spec.ts";
 import { DEBIAN_KERNEL } from "./debian-base.ts";

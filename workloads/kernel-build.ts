@@ -4,11 +4,11 @@
  * processes that live seconds, write hard and die; their pages are short-lived duplicates of
  * each other now and then: the same file compiled in two guests in the same epoch).
  *
- * Sources:
- *  - anchors.md 3(b) / 10.10: vSphere, ">30%" for nearly identical VMs -> at least 30%;
- *  - anchors.md 10.8: Difference Engine 65-75% for identical web guests; a build churns its heap
- *    so it stays below web-server (issue 5's ordering);
- *  - real-guests.md "build" rows: 14.9% non-zero savings across 3 guests, 6.0% inside a guest,
+ * Sources (SOURCES.md, which quotes them with their URLs or, for our measurement, its commands):
+ *  - [anchors.md 3(b) / 10.10] VMware vSphere 4.1 docs, ">30%" for nearly identical VMs -> at least 30%;
+ *  - [anchors.md 4(b) / 10.8] Difference Engine (OSDI'08) 65-75% for identical web guests; a build
+ *    churns its heap so it stays below web-server (issue 5's ordering);
+ *  - [real-guests.md] "build" rows of our QEMU measurement: 14.9% non-zero savings across 3 guests, 6.0% inside a guest,
  *    the lowest of the three workloads, and smart_scan leaving churned pages unmerged.
  * Target: 4+ identical guests, vmdedup, steady state: >= 30% incl. zero pages, below web-server;
  * CoW breaks continue in steady state (zeroed and duplicated heap pages get merged, then written).

@@ -4,11 +4,11 @@
  * and kernels do not share kernel pages), so sharing comes from inside a guest and from the
  * other guest of the same family.
  *
- * Sources (../../shared/reference/anchors.md):
- *  - section 5 / 10.11: Barker et al. (ATC'12): on real heterogeneous machines absolute
+ * Sources (SOURCES.md, which quotes them with their URLs):
+ *  - [anchors.md 5 / 10.11] Barker et al., USENIX ATC'12: on real heterogeneous machines absolute
  *    non-zero sharing is "generally ... under 15%", and >90% of it is self-sharing;
- *  - section 3(b) / 10.10: vSphere docs, "a more diverse workload might result in savings of
- *    less than five percent".
+ *  - [anchors.md 3(b) / 10.10] VMware vSphere 4.1 Resource Management Guide: "a more diverse
+ *    workload might result in savings of less than five percent".
  * Targets: non-zero savings under 15%; under 5% when no two guests share a family
  * (`--guests 4`: one guest per family).
  */

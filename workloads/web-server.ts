@@ -3,12 +3,13 @@
  * libraries and static content in the page cache; per-request buffers and session heaps that
  * are mostly unique and rewritten at a steady rate with a hot set.
  *
- * Sources (../../shared/reference/anchors.md):
- *  - section 3(b) / 10.10: vSphere docs, "many nearly identical virtual machines might free up
- *    more than thirty percent of memory" -> the lower bound, 30%;
- *  - section 4(b) / 10.8: Difference Engine, 65-75% for 1-6 identical 256 MB VMs running RUBiS
- *    (Apache + MySQL), nearly all from full-page sharing -> the upper bound, 75%;
- *  - real-guests.md "web" rows: a busybox httpd guest has 67.5% zero pages and 16.0% non-zero
+ * Sources (SOURCES.md, which quotes them with their URLs or, for our measurement, its commands):
+ *  - [anchors.md 3(b) / 10.10] VMware vSphere 4.1 docs, "many nearly identical virtual machines
+ *    might free up more than thirty percent of memory" -> the lower bound, 30%;
+ *  - [anchors.md 4(b) / 10.8] Difference Engine (OSDI'08; CACM 53(10) p. 93), 65-75% for 1-6
+ *    identical 256 MB VMs running RUBiS (Apache + MySQL), nearly all from full-page sharing -> the
+ *    upper bound, 75%;
+ *  - [real-guests.md] "web" rows of our QEMU measurement: a busybox httpd guest has 67.5% zero pages and 16.0% non-zero
  *    savings across 3 guests after ~2 minutes; a long-running server has touched more memory
  *    (page cache, zeroed free memory), which the regions below model.
  * Target: 4+ identical guests, vmdedup, steady state: savings incl. zero pages in 30-75%.

@@ -8,8 +8,9 @@ import { maxSharing } from "../src/dedup/index.ts";
 import { runSimulation } from "../src/sim/driver.ts";
 import { resolveSpec } from "../src/sim/spec.ts";
 import { WorkloadRunner } from "../src/sim/workload-runner.ts";
-import { getWorkload } from "../src/sim/workloads.ts";
 import { CANNED_WORKLOADS } from "./index.ts";
+
+const getWorkload = (name: string) => CANNED_WORKLOADS.find((w) => w.name === name)!;
 
 const MiB = 2 ** 20;
 
@@ -50,7 +51,7 @@ describe("idle reproduces real Debian guests (real-guests.md, 3 x 256 MiB)", () 
 
 describe("application workloads land in their cited ranges (4 identical guests, vmdedup, steady state)", () => {
   const run = (workload: string, guests: number, extra: object = {}) =>
-    runSimulation({ workload, policy: "vmdedup", guests, guestMem: 16 * MiB, durationSec: 60, audit: true, ...extra });
+    runSimulation({ workload: getWorkload(workload), policy: "vmdedup", guests, guestMem: 16 * MiB, durationSec: 60, audit: true, ...extra });
   const results: Record<string, Awaited<ReturnType<typeof run>>> = {};
 
   test("web-server: 30-75%", async () => {

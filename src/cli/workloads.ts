@@ -5,13 +5,13 @@
  */
 import { CANNED_WORKLOADS } from "../../workloads/index.ts";
 import { catalogOf, type WorkloadCatalog } from "../experiments/index.ts";
-import { loadWorkloadFile, WorkloadSpecError, type WorkloadSpec } from "../sim/index.ts";
+import { isWorkloadPath, loadWorkloadFile, WorkloadSpecError, type WorkloadSpec } from "../sim/index.ts";
 
 export const CANNED: WorkloadCatalog = catalogOf(CANNED_WORKLOADS);
 
 /** A canned name or a path (anything containing "/" or ending in .ts/.json); throws WorkloadSpecError for an unknown name or a bad file. */
 export async function workloadFromArg(arg: string, catalog: WorkloadCatalog = CANNED): Promise<WorkloadSpec> {
-  if (arg.includes("/") || /\.(json|[cm]?[tj]s)$/.test(arg)) return loadWorkloadFile(arg);
+  if (isWorkloadPath(arg)) return loadWorkloadFile(arg);
   if (!catalog.has(arg)) throw new WorkloadSpecError("workload", `unknown workload "${arg}" (known: ${catalog.names().join(", ")}; or give a path to a .ts/.json spec)`);
   return catalog.get(arg);
 }

@@ -6,7 +6,8 @@ import { POLICIES } from "../dedup/index.ts";
 import { CANNED_WORKLOADS } from "../../workloads/index.ts";
 import type { Policy } from "../dedup/index.ts";
 import { catalogOf } from "../experiments/index.ts";
-import { collectExact, compareExact, diffTable, readBaseline, runExactTier, writeBaseline, type ExactBaseline } from "./tier1-exact.ts";
+import { runSimulation } from "../sim/index.ts";
+import { collectExact, compareExact, extractRun, diffTable, readBaseline, runExactTier, writeBaseline, type ExactBaseline } from "./tier1-exact.ts";
 
 const COMMITTED = join(import.meta.dir, "../../results/baseline.json");
 const catalog = catalogOf(CANNED_WORKLOADS);
@@ -79,6 +80,20 @@ describe("gate tier 1 (exact)", () => {
     expect(d.filter((x) => x.run === `${removed.workload}/${removed.policy}` && x.baseline === undefined).length).toBeGreaterThan(10);
     const gone = fresh.runs[0]!.checkpoints.at(-1)!;
     expect(d.filter((x) => x.run === `${b.runs[0]!.workload}/${b.runs[0]!.policy}` && x.at === `t=${gone.tSec}s`).every((x) => x.baseline === undefined)).toBe(true);
+  });
+
+  test("the digest leaves out citations and descriptions, and catches any number", async () => {
+    const idle = CANNED_WORKLOADS.find((w) => w.name === "idle")!;
+    const r = await runSimulation({ workload: idle, policy: "none", guests: 1, guestMem: 4 * 2 ** 20, durationSec: 2 });
+    const digest = extractRun(r).digest;
+    const prose = structuredClone(r);
+    prose.calibration.description = "reworded";
+    prose.calibration.constants.hashPage!.source = "another citation";
+    prose.workload.spec = { ...prose.workload.spec, description: "reworded", sources: ["elsewhere"] };
+    expect(extractRun(prose).digest).toBe(digest);
+    const number = structuredClone(r);
+    number.calibration.constants.hashPage!.ns += 1;
+    expect(extractRun(number).digest).not.toBe(digest);
   });
 
   test("a missing or malformed baseline is 'could not run', not a pass", async () => {

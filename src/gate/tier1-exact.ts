@@ -12,7 +12,8 @@
  *   - summary: the run's summary figures (savings, efficiency, CoW breaks, pages merged and
  *     time-to-merge percentiles, full scans, CPU share, throughput);
  *   - digest: xxHash3 of the whole deterministic result (everything but `measured`), so a change
- *     anywhere else in the document (other series values, options, calibration) fails too.
+ *     anywhere else in the document (other series values, options, calibration) fails too;
+ *     citations and descriptions (keys description/source/sources) are left out of it.
  * Comparison flattens both documents to "key -> value" maps (run "workload/policy", then the
  * field path) and lists every key whose value differs, appeared or disappeared.
  */
@@ -71,6 +72,15 @@ export function deterministicPart(r: RunResult): Omit<RunResult, "measured"> {
   return rest;
 }
 
+/** Keys that hold citations and descriptions, never a number a run produces: the digest leaves
+ * them out, so that correcting a source or a description (of a workload spec or a calibration
+ * constant) does not move the baseline. */
+const PROSE_KEYS = new Set(["description", "source", "sources"]);
+
+function withoutProse(key: string, value: unknown): unknown {
+  return PROSE_KEYS.has(key) ? undefined : value;
+}
+
 export function extractRun(r: RunResult): ExactRun {
   const s = r.series;
   const checkpoints = s.tSec.map((t, i) => {
@@ -87,7 +97,7 @@ export function extractRun(r: RunResult): ExactRun {
     pagesMerged: m.timeToMerge.merged, pendingAtEnd: m.timeToMerge.pendingAtEnd, mergeP50Ms: m.timeToMerge.p50Ms, mergeP90Ms: m.timeToMerge.p90Ms,
     pagesScanned: m.pagesScanned, fullScans: m.fullScans, scannerCpuShare: m.scannerCpuShare, steadyGuestOpsPerSec: m.steadyGuestOpsPerSec,
   };
-  const digest = Bun.hash.xxHash3(JSON.stringify(deterministicPart(r))).toString(16).padStart(16, "0");
+  const digest = Bun.hash.xxHash3(JSON.stringify(deterministicPart(r), withoutProse)).toString(16).padStart(16, "0");
   return { workload: r.workload.name, policy: r.options.policy, checkpoints, summary, digest };
 }
 

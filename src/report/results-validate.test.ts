@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { ORACLE_COLUMNS, SERIES_COLUMNS } from "../sim/series.ts";
 import { ResultsSchemaError, validateResults } from "./results-validate.ts";
 
 const FIXTURE = new URL("./fixtures/results-small.json", import.meta.url).pathname;
@@ -51,11 +52,33 @@ describe("validateResults", () => {
     });
   }
 
-  test("lets fields the simulation driver adds later through its own parts", () => {
+  test("lets fields the simulation driver adds later through its own parts (summary, measured)", () => {
     const doc = fresh();
     doc.macro.runs[0].summary.somethingNew = 1;
-    doc.macro.runs[0].series.another = [1];
+    doc.macro.runs[0].measured.another = [1];
     expect(() => validateResults(doc)).not.toThrow();
+  });
+
+  test("series and oracle columns are exactly those declared in src/sim/series.ts: an extra or a missing one is rejected by name", () => {
+    const extra = fresh();
+    extra.macro.runs[0].series.another = extra.macro.runs[0].series.tSec.map(() => 1);
+    expect(rejection(extra).field).toBe("results.macro.runs[0].series.another");
+    expect(rejection(extra).message).toMatch(/unknown column/);
+    for (const c of SERIES_COLUMNS) {
+      const missing = fresh();
+      delete missing.macro.runs[2].series[c.name];
+      expect(rejection(missing).field).toBe(`results.macro.runs[2].series.${c.name}`);
+    }
+    for (const c of ORACLE_COLUMNS) {
+      const missing = fresh();
+      delete missing.macro.runs[1].oracle[c.name];
+      expect(rejection(missing).field).toBe(`results.macro.runs[1].oracle.${c.name}`);
+    }
+    const nulls = fresh();
+    nulls.macro.runs[0].oracle.efficiency[0] = null; // a nullable column
+    expect(() => validateResults(nulls)).not.toThrow();
+    nulls.macro.runs[0].oracle.savablePct[0] = null; // not nullable
+    expect(rejection(nulls).field).toBe("results.macro.runs[0].oracle.savablePct[0]");
   });
 
   test("rejects what is not an object at all", () => {

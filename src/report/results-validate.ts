@@ -3,10 +3,13 @@
  * throws a ResultsSchemaError naming the first bad field by its path, e.g.
  * `results.macro.runs[3].series.savingsPct: must have 41 items (like tSec), got 40`. Unknown
  * fields are rejected too (so a typo in a producer cannot go unnoticed), except inside the parts
- * copied from the simulation driver's run document, which may grow fields of their own.
+ * copied from the simulation driver's run document, which may grow fields of their own; the
+ * series and oracle tables are checked against their one declaration (src/sim/series.ts), so
+ * there an unknown column is rejected too.
  */
 import { POLICIES } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
+import { checkColumns, ORACLE_COLUMNS, SERIES_COLUMNS, type ColumnDecl } from "../sim/series.ts";
 import { RESULTS_SCHEMA, type ResultsDocument } from "./results-schema.ts";
 
 export class ResultsSchemaError extends VmdedupError {
@@ -167,23 +170,13 @@ const summary = shape(
   undefined,
   true,
 );
-/** A columnar table: every listed field is a list of numbers (or null where allowed) as long as tSec, tSec increasing. */
-const columns = (fields: string[], nullableFields: string[] = []) =>
-  shape(
-    Object.fromEntries([["tSec", list(nonNeg)], ...fields.map((k) => [k, list(nullableFields.includes(k) ? nullNum : num())])]),
-    (o, p) => {
-      const t = o.tSec as number[];
-      for (let i = 1; i < t.length; i++) if (!(t[i]! > t[i - 1]!)) fail(`${p}.tSec[${i}]`, `must be greater than the previous time`);
-      for (const k of fields) {
-        const n = (o[k] as unknown[]).length;
-        if (n !== t.length) fail(`${p}.${k}`, `must have ${t.length} items (like tSec), got ${n}`);
-      }
-    },
-    true,
-  );
-const series = columns(["guestPages", "populatedPages", "framesUsed", "savingsPct", "savingsExclZeroPct", "pagesShared", "pagesSharing", "cowBreaks",
-  "cowBreaksPerSec", "pagesScanned", "fullScans", "scannerCpuShare", "guestOpsPerSec"]);
-const oracle = columns(["savablePct", "savableExclZeroPct", "efficiency", "efficiencyExclZero"], ["efficiency", "efficiencyExclZero"]);
+/** A columnar table as declared in src/sim/series.ts: exactly the declared columns, each a list as long as tSec, tSec increasing. */
+const columns =
+  (decl: readonly ColumnDecl[]): Check =>
+  (v, p) =>
+    checkColumns(decl, v, p, fail);
+const series = columns(SERIES_COLUMNS);
+const oracle = columns(ORACLE_COLUMNS);
 const measured = shape(
   {
     startedAt: str,

@@ -4,10 +4,13 @@ export {
   resolveSpec, REGION_FILLS, type WorkloadSpec, type FamilySpec, type RegionSpec, type PhaseSpec, type ActivitySpec, type ProducesSpec,
   type ResolvedWorkload, type SpecOverrides,
 } from "./spec.ts";
-export { runSimulation, compareWithBaseline, defaultDuration, steadyPhaseStart, SIM_DEFAULTS, type SimOptions } from "./driver.ts";
+export { runSimulation, Simulation, defaultDuration, steadyPhaseStart, SIM_DEFAULTS, type SimOptions } from "./driver.ts";
+export { resolveSimOptions, type SimConfig } from "./sim-options.ts";
+export { Sampler, type SamplerConfig } from "./sampler.ts";
+export { SERIES_COLUMNS, ORACLE_COLUMNS, checkColumns, emptyTable, type ColumnDecl, type ColumnUnit, type SeriesRow, type OracleRow } from "./series.ts";
 export { loadCalibration, checkCalibration, CostModel, allocateCpu, niceWeight, COST_KEYS, DEFAULT_CALIBRATION_PATH, type Calibration, type CostConstant, type CostKey } from "./cost-model.ts";
 export { calibrate } from "./calibrate.ts";
 export { validateRunResult, RESULT_SCHEMA, type RunResult, type RunOptions, type RunSummary, type TimeSeries, type OracleSeries, type TimeToMerge, type Measured } from "./result.ts";
-export { getWorkload, listWorkloads, workloadNames, loadWorkloadFile, workloadFromArg } from "./workloads.ts";
+export { loadWorkloadFile, isWorkloadPath } from "./workloads.ts";
 export { parseSize, parseDuration, formatSize, formatDuration } from "./units.ts";
 export { SAVINGS_DEFINITIONS } from "./metrics.ts";

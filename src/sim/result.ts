@@ -7,7 +7,10 @@
  */
 import { ResultSchemaError } from "./errors.ts";
 import type { Calibration } from "./cost-model.ts";
+import { checkColumns, ORACLE_COLUMNS, SERIES_COLUMNS, type OracleSeries, type TimeSeries } from "./series.ts";
 import type { WorkloadSpec } from "./spec.ts";
+
+export type { OracleSeries, TimeSeries } from "./series.ts";
 
 export const RESULT_SCHEMA = "vmdedup/run@1" as const;
 
@@ -33,59 +36,57 @@ export interface RunOptions {
   steadyFromSec: number; // start of the steady-state window the summary averages over
 }
 
-export interface TimeSeries {
-  tSec: number[];
-  guestPages: number[];
-  populatedPages: number[];
-  framesUsed: number[];
-  savingsPct: number[];
-  savingsExclZeroPct: number[];
-  pagesShared: number[];
-  pagesSharing: number[];
-  cowBreaks: number[]; // cumulative
-  cowBreaksPerSec: number[]; // over the interval ending at tSec
-  pagesScanned: number[]; // cumulative (scanner visits)
-  fullScans: number[];
-  scannerCpuShare: number[]; // fraction of host CPU capacity used by the scanner in the interval
-  guestOpsPerSec: number[]; // all guests, over the interval
-}
-
-export interface OracleSeries {
-  tSec: number[];
-  savablePct: number[];
-  savableExclZeroPct: number[];
-  efficiency: (number | null)[]; // savings / oracle, null when the oracle is 0
-  efficiencyExclZero: (number | null)[];
-}
-
+/** Time-to-merge (metrics.ts MergeTimes): waits of pages that became duplicates until they were found merged. */
 export interface TimeToMerge {
   /** Upper bucket bounds in ms; the last bucket is open (Infinity is written as null). */
   bucketUpperMs: (number | null)[];
+  /** Pages merged whose wait fell in each bucket (lower bound inclusive, upper exclusive). */
   counts: number[];
+  /** Pages merged over the run: writes that made a page a further copy of an existing non-zero content, then found on a shared or the zero frame. */
   merged: number;
+  /** Such pages still unmerged (and not rewritten) at the end of the run. */
   pendingAtEnd: number;
+  /** Percentiles of the merged pages' waits in ms, rounded to 3 decimals; null when nothing merged. */
   p50Ms: number | null;
   p90Ms: number | null;
   p99Ms: number | null;
 }
 
+/** The run's figures (summary.definitions states each in words). "steady": mean over the series rows after options.steadyFromSec, and the last row. */
 export interface RunSummary {
+  /** What the figures mean, in words (SAVINGS_DEFINITIONS). */
   definitions: Record<string, string>;
-  savingsPct: number; // final sample
+  /** savingsPct of the last series row (the end of the run). */
+  savingsPct: number;
+  /** savingsExclZeroPct of the last series row. */
   savingsExclZeroPct: number;
-  steadySavingsPct: number; // mean over samples in the steady window
+  /** Steady mean of series.savingsPct. */
+  steadySavingsPct: number;
+  /** Steady mean of series.savingsExclZeroPct. */
   steadySavingsExclZeroPct: number;
-  oracleSavablePct: number; // at the end of the run
+  /** The last oracle row's savable pages / the last row's guestPages x 100 (the end of the run). */
+  oracleSavablePct: number;
+  /** Likewise without zero pages. */
   oracleSavableExclZeroPct: number;
+  /** Pages saved at the end / the last oracle's savable pages; null when that is 0. */
   efficiency: number | null;
+  /** Non-zero pages saved at the end (from the rounded savingsExclZeroPct) / the last oracle's savablePagesExclZero; null when 0. */
   efficiencyExclZero: number | null;
+  /** Copy-on-write breaks over the whole run (hv.cowBreaks at the end). */
   cowBreaks: number;
+  /** Steady mean of series.cowBreaksPerSec. */
   steadyCowBreaksPerSec: number;
+  /** Pages the scanner's batches visited over the whole run. */
   pagesScanned: number;
+  /** The scanner's completed passes over all guest memory at the end. */
   fullScans: number;
-  scannerCpuShare: number; // whole run
+  /** Scanner CPU seconds over the whole run / (hostCpus x simulated seconds), rounded to 6 decimals. */
+  scannerCpuShare: number;
+  /** Steady mean of series.guestOpsPerSec. */
   steadyGuestOpsPerSec: number;
-  baselineGuestOpsPerSec: number | null; // the same run under policy none
+  /** steadyGuestOpsPerSec of the same run under policy none; null until compareWithBaseline fills it. */
+  baselineGuestOpsPerSec: number | null;
+  /** (1 - steadyGuestOpsPerSec / baselineGuestOpsPerSec) x 100; null without a baseline (or when it is 0). */
   throughputLossPct: number | null;
   timeToMerge: TimeToMerge;
 }
@@ -156,14 +157,8 @@ export function validateRunResult(doc: unknown): RunResult {
     numField(cv, "ns", `calibration.constants.${k}`);
     if (typeof cv.source !== "string") bad(`calibration.constants.${k}.source`, "must be a string");
   }
-  const s = isObj(d.series, "series");
-  const n = numArray(s, "tSec", "series", null);
-  for (const k of ["guestPages", "populatedPages", "framesUsed", "savingsPct", "savingsExclZeroPct", "pagesShared", "pagesSharing", "cowBreaks",
-    "cowBreaksPerSec", "pagesScanned", "fullScans", "scannerCpuShare", "guestOpsPerSec"]) numArray(s, k, "series", n);
-  const or = isObj(d.oracle, "oracle");
-  const m = numArray(or, "tSec", "oracle", null);
-  for (const k of ["savablePct", "savableExclZeroPct"]) numArray(or, k, "oracle", m);
-  for (const k of ["efficiency", "efficiencyExclZero"]) numArray(or, k, "oracle", m, true);
+  checkColumns(SERIES_COLUMNS, d.series, "series", bad);
+  checkColumns(ORACLE_COLUMNS, d.oracle, "oracle", bad);
   const su = isObj(d.summary, "summary");
   isObj(su.definitions, "summary.definitions");
   for (const k of ["savingsPct", "savingsExclZeroPct", "steadySavingsPct", "steadySavingsExclZeroPct", "oracleSavablePct", "oracleSavableExclZeroPct",

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { WorkloadSpecError } from "./errors.ts";
 import { resolveSpec, type WorkloadSpec } from "./spec.ts";
 import { parseDuration, parseSize } from "./units.ts";
-import { getWorkload, loadWorkloadFile } from "./workloads.ts";
+import { isWorkloadPath, loadWorkloadFile } from "./workloads.ts";
 import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,9 +81,6 @@ describe("spec validation", () => {
     v.families[0]!.phases[0]!.duration = "5s";
     expect(field(() => resolveSpec(v))).toBe("spec.families[0].phases[0].duration");
   });
-  test("an unknown workload name", () => {
-    expect(field(() => getWorkload("no-such"))).toBe("workload");
-  });
   test("overrides: guests and memory, with rates scaled to memory", () => {
     const w = resolveSpec(base(), { guests: 5, guestMem: 2 * 1024 * 1024 });
     expect(w.totalGuests).toBe(5);
@@ -92,16 +89,18 @@ describe("spec validation", () => {
     expect(field(() => resolveSpec(base(), { guests: 0 }))).toBe("--guests");
     expect(field(() => resolveSpec(base(), { guestMem: 1000 }))).toBe("--guest-mem");
   });
-  test("mixed scales families proportionally, at least one guest each", () => {
-    const w = resolveSpec(getWorkload("mixed"), { guests: 4 });
+  test("four families of 2 (as mixed) scale proportionally, at least one guest each", () => {
+    const mixed = base();
+    mixed.families = ["a", "b", "c", "d"].map((name) => ({ ...base().families[0]!, name }));
+    const w = resolveSpec(mixed, { guests: 4 });
     expect(w.families.map((f) => f.guests)).toEqual([1, 1, 1, 1]);
     // the families add up to exactly the total asked for (largest remainder), not a rounded multiple
-    const six = resolveSpec(getWorkload("mixed"), { guests: 6 });
+    const six = resolveSpec(mixed, { guests: 6 });
     expect(six.families.map((f) => f.guests)).toEqual([2, 2, 1, 1]);
     expect(six.totalGuests).toBe(6);
-    expect(resolveSpec(getWorkload("mixed"), { guests: 7 }).totalGuests).toBe(7);
-    expect(resolveSpec(getWorkload("mixed"), { guests: 16 }).families.map((f) => f.guests)).toEqual([4, 4, 4, 4]);
-    expect(resolveSpec(getWorkload("mixed"), { guests: 2 }).families.map((f) => f.guests)).toEqual([1, 1, 1, 1]);
+    expect(resolveSpec(mixed, { guests: 7 }).totalGuests).toBe(7);
+    expect(resolveSpec(mixed, { guests: 16 }).families.map((f) => f.guests)).toEqual([4, 4, 4, 4]);
+    expect(resolveSpec(mixed, { guests: 2 }).families.map((f) => f.guests)).toEqual([1, 1, 1, 1]);
     // unequal families: 3:1 over 8 guests is 6:2; a family whose share rounds to 0 still gets one guest
     const uneven = base();
     uneven.families.push({ ...uneven.families[0]!, name: "g", guests: 1 });
@@ -121,6 +120,9 @@ describe("spec validation", () => {
     writeFileSync(join(dir, "ok.ts"), `export default ${JSON.stringify(base())};`);
     expect((await loadWorkloadFile(join(dir, "ok.ts"))).families[0]!.guests).toBe(2);
     await expect(loadWorkloadFile(join(dir, "missing.json"))).rejects.toThrow(WorkloadSpecError);
+  });
+  test("a workload argument names a spec file when it holds a / or ends in .ts/.json", () => {
+    expect([isWorkloadPath("idle"), isWorkloadPath("x.json"), isWorkloadPath("a/b"), isWorkloadPath("spec.ts")]).toEqual([false, true, true, true]);
   });
 });
 

@@ -86,7 +86,7 @@ export interface WorkloadSpec {
   name: string;
   /** One line, shown by `vmdedup list`. */
   description: string;
-  /** Where the numbers come from (anchors.md / real-guests.md sections). */
+  /** Where the numbers come from (for the canned workloads: sections of workloads/SOURCES.md). */
   sources: string[];
   families: FamilySpec[];
 }

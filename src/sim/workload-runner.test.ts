@@ -59,7 +59,7 @@ describe("page contents", () => {
     expect(r.pendingCount()).toBe(2 * 16 + (12 - 1) * 4);
     const g = r.guests[0]!;
     const t = { ops: 0, bytes: 0, cowBreaks: 0, cowCopies: 0, ptUpdates: 0 };
-    r.plan(g, 1, 1, 0);
+    r.plan(g, 1, 1, 0, 0);
     r.runOps(g, 1, 1, t);
     expect(t.ops).toBe(100);
     expect(t.bytes).toBe(6400);

@@ -36,9 +36,6 @@ export interface SimGuest {
   doneAcc: Float64Array;
   phase: number;
   phaseEnd: number; // guest-local seconds
-  /** Average extra CPU per op from CoW breaks (seconds), for the next demand estimate. */
-  cowCostPerOp: number;
-  debt: number;
 }
 
 /** What a batch of guest operations did (for the cost model). */
@@ -87,7 +84,7 @@ export class WorkloadRunner {
         regionBase: new Int32Array(n), regionDistinct: new Int32Array(n),
         rng: new Rng(fmix32((seed * 0x9e3779b1 + index * 0x85ebca6b + 1) >>> 0)),
         hotOffset: new Int32Array(0), zipfMul: new Int32Array(0), wantAcc: new Float64Array(0), doneAcc: new Float64Array(0),
-        phase: -1, phaseEnd: 0, cowCostPerOp: 0, debt: 0,
+        phase: -1, phaseEnd: 0,
       };
       fam.regions.forEach((r, ri) => {
         g.regionDistinct[ri] = Math.max(1, Math.round(r.pages / r.copies));
@@ -178,8 +175,11 @@ export class WorkloadRunner {
     return phases[g.phase]!.activities;
   }
 
-  /** Adds dt of wanted operations; returns the guest's CPU demand estimate in seconds. */
-  plan(g: SimGuest, now: number, dt: number, writeNsPerByte: number): number {
+  /**
+   * Adds dt of wanted operations; returns the guest's CPU demand estimate in seconds: per
+   * operation cpuPerOp + its bytes x writeNsPerByte + cowCostPerOpSec (GuestCpu's estimate).
+   */
+  plan(g: SimGuest, now: number, dt: number, writeNsPerByte: number, cowCostPerOpSec: number): number {
     if (!g.guest) return 0;
     const acts = this.enterPhase(g, now - g.startSec);
     let demand = 0;
@@ -188,7 +188,7 @@ export class WorkloadRunner {
       g.wantAcc[i]! += a.writesPerSec * dt;
       const n = Math.floor(g.wantAcc[i]!);
       const bytes = a.cum[0] * a.writeSize + (1 - a.cum[0]) * PAGE_SIZE;
-      demand += n * (g.family.cpuPerOpSec + bytes * writeNsPerByte * 1e-9 + g.cowCostPerOp);
+      demand += n * (g.family.cpuPerOpSec + bytes * writeNsPerByte * 1e-9 + cowCostPerOpSec);
     }
     return demand;
   }

@@ -1,27 +1,13 @@
 /**
- * The canned workloads (workloads/*.ts) by name, and loading user specs from .ts or .json files.
- * Every spec is validated (resolveSpec) before it is returned, so a bad file fails here.
+ * Loading user workload specs from .ts or .json files. Every spec is validated (resolveSpec)
+ * before it is returned, so a bad file fails here. The canned workloads live in workloads/
+ * (workloads/index.ts: CANNED_WORKLOADS, handed down as a catalog by cli/); sim never imports them, so
+ * a caller that accepts a name looks it up itself (src/cli/workloads.ts: workloadFromArg).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { CANNED_WORKLOADS } from "../../workloads/index.ts";
 import { WorkloadSpecError } from "./errors.ts";
 import { resolveSpec, type WorkloadSpec } from "./spec.ts";
-
-export function workloadNames(): string[] {
-  return CANNED_WORKLOADS.map((w) => w.name);
-}
-
-export function listWorkloads(): { name: string; description: string }[] {
-  return CANNED_WORKLOADS.map((w) => ({ name: w.name, description: w.description }));
-}
-
-/** A canned workload by name; throws WorkloadSpecError("workload") for an unknown name. */
-export function getWorkload(name: string): WorkloadSpec {
-  const w = CANNED_WORKLOADS.find((x) => x.name === name);
-  if (!w) throw new WorkloadSpecError("workload", `unknown workload "${name}" (known: ${workloadNames().join(", ")}; or give a path to a .ts/.json spec)`);
-  return w;
-}
 
 /** Loads and validates a spec from a .ts (default export or `spec` export) or .json file. */
 export async function loadWorkloadFile(path: string): Promise<WorkloadSpec> {
@@ -43,8 +29,7 @@ export async function loadWorkloadFile(path: string): Promise<WorkloadSpec> {
   return spec as WorkloadSpec;
 }
 
-/** A canned name or a path (anything containing "/" or ending in .ts/.json). */
-export async function workloadFromArg(arg: string): Promise<WorkloadSpec> {
-  if (arg.includes("/") || /\.(json|[cm]?[tj]s)$/.test(arg)) return loadWorkloadFile(arg);
-  return getWorkload(arg);
+/** True when `arg` names a spec file (contains "/" or ends in .ts/.json) rather than a canned workload. */
+export function isWorkloadPath(arg: string): boolean {
+  return arg.includes("/") || /\.(json|[cm]?[tj]s)$/.test(arg);
 }

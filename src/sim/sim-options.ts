@@ -1,0 +1,130 @@
+/**
+ * What a simulation run is asked for (SimOptions), its defaults, and their checking into the
+ * numbers the Simulation runs on (SimConfig). Every option is checked before anything is
+ * built, so a bad one fails with an InvalidArgumentError naming it and changes nothing.
+ */
+import type { ScannerOptions } from "../dedup/index.ts";
+import { InvalidArgumentError } from "../hypervisor/index.ts";
+import { DEFAULT_CALIBRATION_PATH, niceWeight } from "./cost-model.ts";
+import { round } from "./metrics.ts";
+import type { RunOptions } from "./result.ts";
+import { resolveSpec, type ResolvedWorkload, type WorkloadSpec } from "./spec.ts";
+
+export interface SimOptions {
+  /** The workload; canned ones come as specs from a catalog handed down by cli/ (src/cli/workloads.ts), files from loadWorkloadFile. */
+  workload: WorkloadSpec;
+  policy: RunOptions["policy"];
+  guests?: number;
+  guestMem?: number; // bytes
+  seed?: number;
+  durationSec?: number; // default: auto (see defaultDuration)
+  tickMs?: number;
+  hostCpus?: number;
+  scannerNice?: number;
+  /** CFS weight of the scanner relative to one guest vCPU; overrides scannerNice (e.g. 0.001 to starve it). */
+  scannerWeight?: number;
+  pagesToScan?: number;
+  sleepMillisecs?: number;
+  smartScan?: boolean;
+  useZeroPages?: boolean; // default: the policy's default
+  maxPageSharing?: number;
+  workers?: number;
+  sampleEverySec?: number;
+  oracleEverySec?: number;
+  calibrationPath?: string;
+  onProgress?: (tSec: number, durationSec: number) => void;
+  /** Tests: run hv.audit() at every sample and at the end (throws AuditError). */
+  audit?: boolean;
+}
+
+export const SIM_DEFAULTS = {
+  seed: 1, tickMs: 20, hostCpus: 2, scannerNice: 5, pagesToScan: 2000, sleepMillisecs: 20, smartScan: true,
+  maxPageSharing: 256, workers: 0, sampleEverySec: 1, oracleEverySec: 10, minDurationSec: 60, minFullPasses: 6,
+} as const;
+
+/** When the last guest reaches its last (steady) phase. */
+export function steadyPhaseStart(w: ResolvedWorkload): number {
+  let t = 0;
+  for (const f of w.families) {
+    const lastStart = f.startSec + (f.guests - 1) * f.staggerSec;
+    const warm = f.phases.slice(0, -1).reduce((a, p) => a + p.durationSec, 0);
+    t = Math.max(t, lastStart + warm);
+  }
+  return t;
+}
+
+/** Default duration: at least 60 s, 20 s of steady state, and minFullPasses passes over all guest memory at the scan rate. */
+export function defaultDuration(w: ResolvedWorkload, pagesToScan: number, sleepMillisecs: number): number {
+  const rate = sleepMillisecs > 0 ? pagesToScan / (sleepMillisecs / 1000) : Infinity;
+  const lastStart = Math.max(...w.families.map((f) => f.startSec + (f.guests - 1) * f.staggerSec));
+  const passes = lastStart + (SIM_DEFAULTS.minFullPasses * w.totalPages) / rate;
+  return Math.ceil(Math.max(SIM_DEFAULTS.minDurationSec, steadyPhaseStart(w) + 20, passes));
+}
+
+function check(name: string, v: number, min: number, max: number, int = false): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v)))
+    throw new InvalidArgumentError(`${name} must be ${int ? "an integer" : "a number"} from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+/** SimOptions checked and defaulted: what the Simulation runs on. */
+export interface SimConfig {
+  spec: WorkloadSpec;
+  workload: ResolvedWorkload;
+  policy: RunOptions["policy"];
+  seed: number;
+  tickMs: number;
+  hostCpus: number;
+  scannerNice: number;
+  /** CFS weight of the scanner against one guest vCPU (weight 1). */
+  scannerWeight: number;
+  pagesToScan: number;
+  sleepMillisecs: number;
+  durationSec: number;
+  sampleEverySec: number;
+  oracleEverySec: number;
+  calibrationPath: string;
+  scanner: ScannerOptions;
+  audit: boolean;
+  onProgress?: (tSec: number, durationSec: number) => void;
+}
+
+/** Checks and defaults `opts` (throws InvalidArgumentError or WorkloadSpecError naming the bad option). */
+export function resolveSimOptions(opts: SimOptions): SimConfig {
+  if (typeof opts.workload !== "object" || opts.workload === null)
+    throw new InvalidArgumentError(`workload must be a WorkloadSpec (look canned workloads up by name in the caller, e.g. src/cli/workloads.ts CANNED), got ${JSON.stringify(opts.workload)}`);
+  const spec = opts.workload;
+  const w = resolveSpec(spec, { guests: opts.guests, guestMem: opts.guestMem });
+  const d = SIM_DEFAULTS;
+  const seed = check("seed", opts.seed ?? d.seed, 0, 2 ** 31 - 1, true);
+  const tickMs = check("tickMs", opts.tickMs ?? d.tickMs, 1, 1000);
+  const hostCpus = check("hostCpus", opts.hostCpus ?? d.hostCpus, 1, 256, true);
+  const scannerNice = check("scannerNice", opts.scannerNice ?? d.scannerNice, -20, 19, true);
+  const pagesToScan = check("pagesToScan", opts.pagesToScan ?? d.pagesToScan, 1, 1 << 24, true);
+  const sleepMillisecs = check("sleepMillisecs", opts.sleepMillisecs ?? d.sleepMillisecs, 0, 60000, true);
+  const durationSec = check("duration", opts.durationSec ?? defaultDuration(w, pagesToScan, sleepMillisecs), tickMs / 1000, 1e6);
+  const sampleEverySec = check("sampleEvery", opts.sampleEverySec ?? d.sampleEverySec, tickMs / 1000, durationSec);
+  const oracleEverySec = check("oracleEvery", opts.oracleEverySec ?? d.oracleEverySec, sampleEverySec, 1e6);
+  const scannerWeight = opts.scannerWeight === undefined ? niceWeight(scannerNice) : check("scannerWeight", opts.scannerWeight, 1e-9, 1e6);
+  const scanner: ScannerOptions = {
+    policy: opts.policy, pagesToScan, sleepMillisecs, smartScan: opts.smartScan ?? d.smartScan,
+    useZeroPages: opts.useZeroPages, maxPageSharing: opts.maxPageSharing ?? d.maxPageSharing, workers: opts.workers ?? d.workers, seed,
+  };
+  return {
+    spec, workload: w, policy: opts.policy, seed, tickMs, hostCpus, scannerNice, scannerWeight, pagesToScan, sleepMillisecs, durationSec,
+    sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, audit: opts.audit === true,
+    onProgress: opts.onProgress,
+  };
+}
+
+/** The run document's `options`: the config as run, with the scanner's own resolved knobs (key order is part of the document). */
+export function runOptions(c: SimConfig, so: { smartScan: boolean; useZeroPages: boolean; maxPageSharing: number; workers: number }): RunOptions {
+  const w = c.workload;
+  return {
+    workload: w.name, policy: c.policy, guests: w.totalGuests, guestMemBytes: w.families[0]!.pages * 4096, seed: c.seed, durationSec: c.durationSec,
+    tickMs: c.tickMs, hostCpus: c.hostCpus, scannerNice: c.scannerNice, scannerWeight: round(c.scannerWeight, 6), pagesToScan: c.pagesToScan,
+    sleepMillisecs: c.sleepMillisecs, smartScan: so.smartScan, useZeroPages: so.useZeroPages, maxPageSharing: so.maxPageSharing, workers: so.workers,
+    sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
+    steadyFromSec: round(Math.min(c.durationSec, Math.max(steadyPhaseStart(w), 0.75 * c.durationSec)), 3),
+  };
+}
