@@ -1,13 +1,18 @@
 #!/usr/bin/env bun
-/** The vmdedup command line: run, list, demo, calibrate, --help. Exit 2 on bad flags or a bad spec. */
+/** The vmdedup command line: run, list, demo, calibrate, import, analyze, --help. Exit 2 on bad flags or a bad spec. */
 import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { WorkloadSpecError } from "../sim/index.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { cmdCalibrate, cmdDemo, cmdList, cmdRun } from "./commands.ts";
 import { helpText } from "./help.ts";
+import { cmdImport } from "./import.ts";
+import { cmdAnalyze } from "./analyze.ts";
+import { TraceInputError } from "../trace/index.ts";
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    if (argv[0] === "import") return (cmdImport(argv.slice(1)), 0);
+    if (argv[0] === "analyze") return (cmdAnalyze(argv.slice(1)), 0);
     const { command, values } = parseCommand(argv);
     switch (command) {
       case "help":
@@ -27,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof WorkloadSpecError || e instanceof InvalidArgumentError) {
+    if (e instanceof UsageError || e instanceof WorkloadSpecError || e instanceof InvalidArgumentError || e instanceof TraceInputError) {
       console.error(`vmdedup: ${e.message}\n(see vmdedup --help)`);
       return 2;
     }
