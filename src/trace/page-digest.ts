@@ -1,29 +1,37 @@
 /**
  * Per-page digests, the zero-page test and the compressed-size class.
  *
- * Digest: XXH3-128 (seed 0) of the 4 KiB page, stored as its canonical 16 bytes (the byte order
- * `xxhsum -H2` prints), computed with hash-wasm's xxhash128. Measured on this machine class
- * (src/trace/readers.bench.ts, one core, cold 128 MiB sweep): hash-wasm xxhash128 ~1.0 us per page
- * (~4 GB/s, including the copy into wasm memory and the 16-byte digest it allocates), two seeded
- * Bun.hash.xxHash3 runs ~0.3 us, xxHash3 + wyhash ~0.35-0.5 us, crc32 (32 bits only) ~0.3 us. The
- * two-seed pair is faster but is not an analysed 128-bit hash (two runs of one 64-bit function
- * whose seed only re-keys its secret); XXH3-128 is, has a name others can recompute (python
- * xxhash.xxh3_128, xxhsum -H2), and keeps the readers well above 1 GB/s. With n pages the chance of
- * any collision is about n^2 / 2^129 (10^-23 for 10^8 pages).
+ * Digest "xxh3-64x2": XXH3-64 of the 4 KiB page with seed 0, then XXH3-64 with seed 0x9E3779B9,
+ * each written big-endian (the byte order xxhsum prints), 16 bytes in all; computed with
+ * Bun.hash.xxHash3 (python: xxhash.xxh3_64(page, seed=...)). The second seed fits in 32 bits on
+ * purpose: Bun.hash.xxHash3 keeps only a seed's low 32 bits (checked against hash-wasm's XXH3-64,
+ * which matches the xxHash reference vectors: equal for seeds below 2^32, different above), and the
+ * tests check every digest against hash-wasm's createXXHash3. Chosen by measurement
+ * (src/trace/readers.bench.ts, one core, cold 128 MiB sweep of random pages, this machine class,
+ * two runs): two seeded Bun.hash.xxHash3 0.38-0.62 us per page; xxHash3 + wyhash 0.43-0.62;
+ * hash-wasm xxhash128 (XXH3-128) 1.15-1.63 (the copy into wasm memory and a 16-byte result per
+ * call); the reference read of a page 0.46-0.66; crc32 (32 bits only) 0.47-0.55. Quality is equal
+ * for this use: XXH3-128 on inputs this long runs one 512-bit accumulation and merges it twice,
+ * while the two seeds run two accumulations under two secrets derived from the seeds, so a
+ * collision must happen in both; neither is meant to resist an adversary, and a simulator's
+ * merge still compares bytes. With n pages the chance of any collision is about n^2 / 2^129
+ * (10^-23 for 10^8 pages). At 2.5-3x the speed of hash-wasm's it keeps the readers well above
+ * 1 GB/s on dumps with no zero pages. xxHash3+wyhash is as fast but wyhash's variant is Zig's.
  *
  * Zero pages are recognised by their bytes (a memcmp against a zero page), never by digest, and are
  * not hashed: their digest is implicit.
  *
  * Size class: the page's size compressed with zstd level 1 (Bun.zstdCompressSync, frame included),
  * in 1/16ths of a page rounded up and clamped to 1..16 (16 = does not compress below 15/16). zstd -1
- * was the fastest of the codecs measured (~4 us per page, against ~8-10 us for Bun.deflateSync and
- * ~13 us for node:zlib deflateRawSync at level 1) and is one of zram's algorithms. A size class is
- * a function of the content, so callers compute it once per distinct digest (DigestTable.aux).
+ * was the fastest codec measured on compressible pages (1.4-2.6 us per page, 27 bytes on average
+ * for our text pages, against 3.0-5.3 us and 54 bytes for Bun.deflateSync level 1 and 8.5-11 us for
+ * node:zlib deflateRawSync level 1) and is one of zram's algorithms. A size class is a function of
+ * the content, so callers compute it once per distinct digest (DigestTable.aux).
  */
-import { createXXHash128 } from "hash-wasm";
 import { PAGE_SIZE } from "../hypervisor/index.ts";
 
-export const DIGEST_NAME = "xxh3-128";
+export const DIGEST_NAME = "xxh3-64x2";
+export const DIGEST_SEED_2 = 0x9e3779b9n;
 export const SIZE_CLASS_CODEC = "zstd-1";
 export const DIGEST_BYTES = 16;
 
@@ -32,7 +40,6 @@ export const PAGE_UNPOPULATED = 0; // no host backing / not in the dump
 export const PAGE_ZERO = 1; // populated, all bytes zero
 export const PAGE_CONTENT = 2; // populated, some byte non-zero; has a digest
 
-const hasher = await createXXHash128();
 const ZERO = Buffer.alloc(PAGE_SIZE);
 
 /** True when buf[off, off + 4096) is all zero bytes. No allocation. */
@@ -40,11 +47,18 @@ export function isZeroPage(buf: Buffer, off: number): boolean {
   return buf.compare(ZERO, 0, PAGE_SIZE, off, off + PAGE_SIZE) === 0;
 }
 
-/** Writes the XXH3-128 digest of buf[off, off + 4096) to out[outOff, outOff + 16). */
+let viewBuf: Uint8Array | null = null;
+let view = new DataView(new ArrayBuffer(16));
+
+/** Writes the xxh3-64x2 digest of buf[off, off + 4096) to out[outOff, outOff + 16). */
 export function digestPage(buf: Uint8Array, off: number, out: Uint8Array, outOff: number): void {
-  hasher.init();
-  hasher.update(buf.subarray(off, off + PAGE_SIZE));
-  out.set(hasher.digest("binary"), outOff);
+  const page = buf.subarray(off, off + PAGE_SIZE);
+  if (out !== viewBuf) {
+    viewBuf = out;
+    view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  }
+  view.setBigUint64(outOff, Bun.hash.xxHash3(page, 0n), false);
+  view.setBigUint64(outOff + 8, Bun.hash.xxHash3(page, DIGEST_SEED_2), false);
 }
 
 /** The page's zstd-1 size in 1/16ths of a page, 1..16. */

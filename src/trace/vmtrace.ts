@@ -13,7 +13,7 @@
  *   n LEB128 varints              index gaps: first = index, then index - previous index - 1;
  *   n bytes                       new state (bits 0-1: 0 unpopulated, 1 zero, 2 content) | size
  *                                 class << 2 (0 for unpopulated, 1..16 otherwise); bit 7 zero;
- *   16 bytes per content entry    its XXH3-128 digest, in entry order.
+ *   16 bytes per content entry    its xxh3-64x2 digest (page-digest.ts), in entry order.
  * Canonical: an entry that changes nothing is invalid, so a trace has exactly one encoding and
  * reading then writing it gives the same bytes (zlib level 9 output is deterministic per zlib).
  * The writer holds one previous image per guest (18 bytes per page); the reader one current image.
