@@ -48,7 +48,7 @@ export function isZeroPage(buf: Buffer, off: number): boolean {
 }
 
 let viewBuf: Uint8Array | null = null;
-let view = new DataView(new ArrayBuffer(16));
+let view: DataView = new DataView(new ArrayBuffer(16));
 
 /** Writes the xxh3-64x2 digest of buf[off, off + 4096) to out[outOff, outOff + 16). */
 export function digestPage(buf: Uint8Array, off: number, out: Uint8Array, outOff: number): void {

@@ -149,7 +149,7 @@ function benchCodecs() {
   };
   return {
     "Bun.zstdCompressSync level 1 (chosen)": per((v) => Bun.zstdCompressSync(v, { level: 1 }).length),
-    "Bun.deflateSync level 1": per((v) => Bun.deflateSync(v, { level: 1 }).length),
+    "Bun.deflateSync level 1": per((v) => Bun.deflateSync(v as Uint8Array<ArrayBuffer>, { level: 1 }).length),
     "node:zlib deflateRawSync level 1": per((v) => deflateRawSync(v, { level: 1 }).length),
   };
 }
