@@ -14,6 +14,11 @@ Usage:
   bun run vmdedup list                 canned workloads, one line each
   bun run vmdedup demo [--workload W]  a short run of a canned workload under every policy, prints a table
   bun run vmdedup calibrate [--out F]  (or --calibrate) time the hv/dedup code paths here, write a calibration file
+  bun run vmdedup import --out F.vmtrace DUMP...   VM memory dumps (raw pmemsave, QEMU/virsh ELF, kdump, Xen
+                       dump-core; --format raw|elf|kdump|xen overrides the magic) into a trace, one guest
+                       per dump; --guest NAME=DUMP,DUMP... --every SECONDS for a time series;
+                       --meta KEY=VALUE for metadata (workloads/traces/FORMAT.md)
+  bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot]   what merging duplicates would save
 ${VALIDATE_KERNEL_HELP}
   bun run vmdedup --help
 
@@ -47,6 +52,6 @@ run flags (default in brackets):
 
 Savings are % of all guest memory: "incl. zero" counts pages merged onto the zero frame, "excl. zero" only
 non-zero merges; never-written pages are not backed and save nothing. Exit codes: 0 ok, 1 failure,
-2 bad flags or a bad workload spec. The progress bar shows on a terminal only, never with CI=true.
+2 bad flags, a bad workload spec, or a bad dump or trace. The progress bar shows on a terminal only, never with CI=true.
 `;
 }
