@@ -12,7 +12,13 @@
  *              zero-filled frame. Any write of >= 1 byte breaks sharing, whatever the bytes.
  *   share      Xen's share op with the byte check it lacks: every mapping of the source frame
  *              moves onto the surviving frame, which becomes SHARED; the source frame is freed.
- *   mapZero    one all-zero page moves onto the zero frame; its frame loses that mapping.
+ *   shareByHandle  the policies' share (@internal): as Xen's mem_sharing shares by handle, the
+ *              caller names the two (slot, frame, write generation) it has just compared equal;
+ *              they are validated in O(1) (each slot still maps its frame, neither frame was
+ *              written since) instead of comparing 8 KiB again. The byte check runs only with
+ *              verifyMerges (option, or VMDEDUP_VERIFY_MERGES=1: tests and debugging).
+ *   mapZero    one all-zero page moves onto the zero frame; its frame loses that mapping
+ *              (mapZeroByHandle: the same by handle, for policies that tested the zeros).
  *   unshare / unmergeAll  private copies, content unchanged.
  * Counters are kept incrementally (sharedFrames, sharingMappings, zeroMapped, populatedPages)
  * so stats() is O(1); audit() recomputes them all from scratch.
@@ -25,19 +31,34 @@ import { auditHypervisor } from "./audit.ts";
 
 export interface HypervisorOptions {
   frames: number;
+  /** Re-compare the bytes on every shareByHandle/mapZeroByHandle (default: the environment
+   * variable VMDEDUP_VERIFY_MERGES=1; off otherwise). The public share/mapZero always do. */
+  verifyMerges?: boolean;
 }
 
+/** A snapshot of the paging model's counters (hv.stats()). */
 export interface HypervisorStats {
+  /** Machine frames in the pool (the zero frame excluded). */
   framesTotal: number;
+  /** Pool frames not on the free list (PRIVATE or SHARED). */
   framesUsed: number;
+  /** Pool frames on the free list. */
   framesFree: number;
+  /** Pages of the live guests, populated or not. */
   guestPages: number;
+  /** Live guest pages mapping a frame (the zero frame included). */
   populatedPages: number;
+  /** Frames in the SHARED state (read-only), whatever their mapping count (>= 1). */
   sharedFrames: number;
+  /** Mappings of SHARED frames beyond each frame's first: the pages sharing saves. */
   sharingMappings: number;
+  /** Pages mapping the canonical zero frame. */
   zeroMapped: number;
+  /** Guest writes that hit a SHARED or zero-mapped page (each breaks its sharing), since creation. */
   cowBreaks: number;
+  /** Those CoW breaks that copied the page into a new frame (the last sharer writes in place), since creation. */
   cowCopies: number;
+  /** PV page-table entries rewritten because an existing mapping moved (share, mapZero, CoW, unshare), since creation. */
   ptUpdates: number;
 }
 
@@ -52,23 +73,61 @@ export class Hypervisor {
   /** Every guest ever created, by id (destroyed ones stay, marked). */
   readonly guestById: Guest[] = [];
   private liveGuests: Guest[] = [];
-  // incremental counters
-  populatedPages = 0;
-  sharedFrames = 0;
-  sharingMappings = 0;
-  zeroMapped = 0;
-  cowBreaks = 0;
-  cowCopies = 0;
-  ptUpdates = 0;
-  /** Bumped whenever the set of guests changes (scanners use it to notice new guests). */
-  guestEpoch = 0;
+  /** Whether shareByHandle/mapZeroByHandle compare the bytes too (see HypervisorOptions). */
+  readonly verifyMerges: boolean;
+  // Live counters, kept incrementally where the mappings change (read-only outside: getters below).
+  /** Live guest pages mapping a frame: +1 on populate, -1 on discard and guest destruction. */
+  private nPopulated = 0;
+  /** SHARED frames: +1 when share makes a PRIVATE frame SHARED, -1 when one is freed or turns PRIVATE. */
+  private nSharedFrames = 0;
+  /** Mappings of SHARED frames beyond the first: +1 per mapping linked to an already SHARED frame
+   * (or counted when the frame becomes SHARED), -1 per such mapping removed while others remain. */
+  private nSharingMappings = 0;
+  /** Mappings of the zero frame: +1 when a slot is linked to it, -1 when one is unlinked. */
+  private nZeroMapped = 0;
+  /** Writes to a SHARED or zero-mapped page (each breaks its sharing). */
+  private nCowBreaks = 0;
+  /** CoW breaks that copied the page into a new frame (not the last sharer writing in place). */
+  private nCowCopies = 0;
+  /** PV page-table rewrites: +1 per remap of an existing entry of a PV guest. */
+  private nPtUpdates = 0;
+  /** +1 whenever a guest is created or destroyed (scanners compare it to notice both). */
+  private nGuestEpoch = 0;
 
   constructor(opts: HypervisorOptions) {
     const frames = opts?.frames;
     if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES)
       throw new InvalidArgumentError(`frames must be an integer from 1 to ${MAX_FRAMES}, got ${frames}`);
+    const verify = opts.verifyMerges ?? process.env.VMDEDUP_VERIFY_MERGES === "1";
+    if (typeof verify !== "boolean") throw new InvalidArgumentError(`verifyMerges must be a boolean`);
+    this.verifyMerges = verify;
     this.memory = new MachineMemory(frames);
     this.zeroFrame = this.memory.zeroFrame;
+  }
+
+  get populatedPages(): number {
+    return this.nPopulated;
+  }
+  get sharedFrames(): number {
+    return this.nSharedFrames;
+  }
+  get sharingMappings(): number {
+    return this.nSharingMappings;
+  }
+  get zeroMapped(): number {
+    return this.nZeroMapped;
+  }
+  get cowBreaks(): number {
+    return this.nCowBreaks;
+  }
+  get cowCopies(): number {
+    return this.nCowCopies;
+  }
+  get ptUpdates(): number {
+    return this.nPtUpdates;
+  }
+  get guestEpoch(): number {
+    return this.nGuestEpoch;
   }
 
   get guests(): readonly Guest[] {
@@ -88,7 +147,7 @@ export class Hypervisor {
     const g = new Guest(this, id, slotBase, { pages, mode, name });
     this.guestById.push(g);
     this.liveGuests.push(g);
-    this.guestEpoch++;
+    this.nGuestEpoch++;
     return g;
   }
 
@@ -101,11 +160,11 @@ export class Hypervisor {
       if (f < 0) continue;
       this.unmapSlot(slot, f);
       sf[slot] = -1;
-      this.populatedPages--;
+      this.nPopulated--;
     }
     g.destroyed = true;
     this.liveGuests = this.liveGuests.filter((x) => x !== g);
-    this.guestEpoch++;
+    this.nGuestEpoch++;
   }
 
   // ---- validation -------------------------------------------------------------------------
@@ -149,8 +208,8 @@ export class Hypervisor {
     m.frameRmapHead[f] = slot;
     pt.slotFrame[slot] = f;
     m.frameRefcount[f]!++;
-    if (f === this.zeroFrame) this.zeroMapped++;
-    else if (m.frameState[f] === FrameState.SHARED) this.sharingMappings++;
+    if (f === this.zeroFrame) this.nZeroMapped++;
+    else if (m.frameState[f] === FrameState.SHARED) this.nSharingMappings++;
   }
 
   /** Maps slot to f. `remap`: an existing entry is rewritten (counts a PV page-table update). */
@@ -159,7 +218,7 @@ export class Hypervisor {
     const g = this.guestById[this.pageTable.slotGuest[slot]!]!;
     if (g.mode === "pv") {
       g.frameTable[slot - g.slotBase] = f;
-      if (remap) this.ptUpdates++;
+      if (remap) this.nPtUpdates++;
     }
   }
 
@@ -178,12 +237,12 @@ export class Hypervisor {
     if (g.mode === "pv") g.frameTable[slot - g.slotBase] = -1;
     const rc = --m.frameRefcount[f]!;
     if (f === this.zeroFrame) {
-      this.zeroMapped--;
+      this.nZeroMapped--;
       return;
     }
     if (m.frameState[f] === FrameState.SHARED) {
-      if (rc > 0) this.sharingMappings--;
-      else this.sharedFrames--;
+      if (rc > 0) this.nSharingMappings--;
+      else this.nSharedFrames--;
     }
     if (rc === 0) m.freeFrame(f);
   }
@@ -192,14 +251,14 @@ export class Hypervisor {
     const m = this.memory;
     if (m.frameState[f] !== FrameState.PRIVATE) return;
     m.frameState[f] = FrameState.SHARED;
-    this.sharedFrames++;
-    this.sharingMappings += m.frameRefcount[f]! - 1;
+    this.nSharedFrames++;
+    this.nSharingMappings += m.frameRefcount[f]! - 1;
   }
 
   /** A SHARED frame with exactly one mapping left becomes PRIVATE (no copy). */
   private markPrivate(f: number): void {
     this.memory.frameState[f] = FrameState.PRIVATE;
-    this.sharedFrames--;
+    this.nSharedFrames--;
   }
 
   /** Moves slot from frame `from` to a fresh private frame holding a copy (or zeros). */
@@ -228,20 +287,20 @@ export class Hypervisor {
       f = m.allocFrame();
       if (bytes.length !== PAGE_SIZE) m.zeroFill(f);
       this.mapSlot(slot, f, false);
-      this.populatedPages++;
+      this.nPopulated++;
     } else if (f === this.zeroFrame) {
       this.needFrames(1, `CoW break of zero-mapped ${g.name} gfn ${gfn}`);
       f = this.moveToCopy(slot, f);
-      this.cowBreaks++;
+      this.nCowBreaks++;
     } else if (m.frameState[f] === FrameState.SHARED) {
       if (m.frameRefcount[f] === 1) {
         this.markPrivate(f);
       } else {
         this.needFrames(1, `CoW break of ${g.name} gfn ${gfn}`);
         f = this.moveToCopy(slot, f);
-        this.cowCopies++;
+        this.nCowCopies++;
       }
-      this.cowBreaks++;
+      this.nCowBreaks++;
     }
     m.segmentOf(f).set(bytes, m.byteOffset(f) + offset);
     m.frameWriteGen[f] = (m.frameWriteGen[f]! + 1) >>> 0;
@@ -278,7 +337,7 @@ export class Hypervisor {
       if (f < 0) continue;
       this.unmapSlot(slot, f);
       sf[slot] = -1;
-      this.populatedPages--;
+      this.nPopulated--;
     }
   }
 
@@ -301,6 +360,32 @@ export class Hypervisor {
     if (f2 === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away; use mapZero on ${g1.name} gfn ${gfn1}`);
     if (!this.memory.framesEqual(f1, f2))
       throw new InvalidArgumentError(`content differs: ${g1.name} gfn ${gfn1} and ${g2.name} gfn ${gfn2} are not identical`);
+    this.moveMappings(f1, f2);
+  }
+
+  /**
+   * @internal The policies' share, by handle: `keepSlot` maps `keepFrame` at write generation
+   * `keepGen`, `moveSlot` maps `moveFrame` at `moveGen`, as the caller saw them when it compared
+   * the two frames equal. Checked in O(1); every mapping of moveFrame moves onto keepFrame (as
+   * share). A stale handle (a slot remapped, a frame written since) throws InvalidArgumentError
+   * and changes nothing; the bytes are compared again only with verifyMerges.
+   */
+  shareByHandle(keepSlot: number, keepFrame: number, keepGen: number, moveSlot: number, moveFrame: number, moveGen: number): void {
+    const sf = this.pageTable.slotFrame;
+    const wg = this.memory.frameWriteGen;
+    if (sf[keepSlot] !== keepFrame || sf[moveSlot] !== moveFrame || keepFrame < 0 || moveFrame < 0 || wg[keepFrame] !== keepGen || wg[moveFrame] !== moveGen)
+      throw new InvalidArgumentError(
+        `stale share handle: slot ${keepSlot} frame ${keepFrame} gen ${keepGen} / slot ${moveSlot} frame ${moveFrame} gen ${moveGen} (now frames ${sf[keepSlot]}, ${sf[moveSlot]})`,
+      );
+    if (keepFrame === moveFrame) return;
+    if (moveFrame === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away (slot ${moveSlot})`);
+    if (this.verifyMerges && !this.memory.framesEqual(keepFrame, moveFrame))
+      throw new InvalidArgumentError(`content differs: frames ${keepFrame} (slot ${keepSlot}) and ${moveFrame} (slot ${moveSlot}) are not identical`);
+    this.moveMappings(keepFrame, moveFrame);
+  }
+
+  /** f1 becomes SHARED; every mapping of f2 moves onto it; f2 is freed with its last mapping. */
+  private moveMappings(f1: number, f2: number): void {
     this.markShared(f1);
     const m = this.memory;
     while (m.frameRmapHead[f2]! >= 0) {
@@ -319,6 +404,20 @@ export class Hypervisor {
     if (f === this.zeroFrame) return;
     if (!this.memory.isZeroFrameContent(f)) throw new InvalidArgumentError(`${g.name} gfn ${gfn} is not all zeros`);
     this.unmapSlot(slot, f);
+    this.mapSlot(slot, this.zeroFrame, true);
+  }
+
+  /**
+   * @internal mapZero by handle, for a policy that has just tested frame `frame` (mapped by
+   * `slot` at generation `gen`) for zeros: validated in O(1), bytes re-checked only with verifyMerges.
+   */
+  mapZeroByHandle(slot: number, frame: number, gen: number): void {
+    const sf = this.pageTable.slotFrame;
+    if (sf[slot] !== frame || frame < 0 || this.memory.frameWriteGen[frame] !== gen)
+      throw new InvalidArgumentError(`stale zero-map handle: slot ${slot} frame ${frame} gen ${gen} (now frame ${sf[slot]})`);
+    if (frame === this.zeroFrame) return;
+    if (this.verifyMerges && !this.memory.isZeroFrameContent(frame)) throw new InvalidArgumentError(`slot ${slot} (frame ${frame}) is not all zeros`);
+    this.unmapSlot(slot, frame);
     this.mapSlot(slot, this.zeroFrame, true);
   }
 
@@ -342,7 +441,7 @@ export class Hypervisor {
 
   /** Every page gets a private frame again (like KSM run=2). All-or-nothing. */
   unmergeAll(): void {
-    this.needFrames(this.sharingMappings + this.zeroMapped, `unmerging everything`);
+    this.needFrames(this.nSharingMappings + this.nZeroMapped, `unmerging everything`);
     const m = this.memory;
     for (let f = 0; f < m.frames; f++) {
       if (m.frameState[f] !== FrameState.SHARED) continue;
@@ -363,13 +462,13 @@ export class Hypervisor {
       framesUsed: m.frames - m.freeCount,
       framesFree: m.freeCount,
       guestPages,
-      populatedPages: this.populatedPages,
-      sharedFrames: this.sharedFrames,
-      sharingMappings: this.sharingMappings,
-      zeroMapped: this.zeroMapped,
-      cowBreaks: this.cowBreaks,
-      cowCopies: this.cowCopies,
-      ptUpdates: this.ptUpdates,
+      populatedPages: this.nPopulated,
+      sharedFrames: this.nSharedFrames,
+      sharingMappings: this.nSharingMappings,
+      zeroMapped: this.nZeroMapped,
+      cowBreaks: this.nCowBreaks,
+      cowCopies: this.nCowCopies,
+      ptUpdates: this.nPtUpdates,
     };
   }
 

@@ -51,7 +51,7 @@ import { splitHash, xxHash3Fingerprint, type FrameHasher } from "../fingerprint.
 import { ScannerBase } from "../scanner-base.ts";
 import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
 import { ContentRbTree, NIL } from "./content-rbtree.ts";
-import { FrameComparer } from "./frame-compare.ts";
+import { FrameComparer } from "../frame-comparer.ts";
 import { ITEM, RmapItems, STABLE, UNSTABLE } from "./rmap-items.ts";
 import { StableTree } from "./stable-tree.ts";
 
@@ -160,26 +160,24 @@ export class KsmScanner extends ScannerBase {
       items.checksum[slot] = checksum;
       return;
     }
-    const g = hv.guestById[hv.pageTable.slotGuest[slot]!]!;
-    const gfn = slot - g.slotBase;
-    if (this.options.useZeroPages && checksum === this.zeroChecksum && this.cmp.isZero(frame)) {
-      hv.mapZero(g, gfn);
+    const cmp = this.cmp;
+    if (this.options.useZeroPages && checksum === this.zeroChecksum && cmp.isZero(frame)) {
+      hv.mapZeroByHandle(slot, frame, cmp.genA);
       this.workCounters.merges++;
       return;
     }
-    const dup = stable.search(frame);
+    const dup = stable.search(frame); // on a match, its last compare was cmp.compare(frame, kpfn)
     if (dup >= 0) {
-      const owner = hv.memory.frameRmapHead[stable.kpfn[dup]!]!;
-      const og = hv.guestById[hv.pageTable.slotGuest[owner]!]!;
-      hv.share(og, owner - og.slotBase, g, gfn);
+      const kpfn = stable.kpfn[dup]!;
+      hv.shareByHandle(hv.memory.frameRmapHead[kpfn]!, kpfn, cmp.genB, slot, frame, cmp.genA);
       this.workCounters.merges++;
       stable.append(slot, dup);
       return;
     }
-    const treeSlot = this.unstableSearchInsert(slot, frame);
+    const treeSlot = this.unstableSearchInsert(slot, frame); // a match: cmp.compare(frame, its frame)
     if (treeSlot < 0) return;
-    const tg = hv.guestById[hv.pageTable.slotGuest[treeSlot]!]!;
-    hv.share(g, gfn, tg, treeSlot - tg.slotBase); // the scanned page becomes the KSM page
+    // the scanned page becomes the KSM page
+    hv.shareByHandle(slot, frame, cmp.genA, treeSlot, hv.pageTable.slotFrame[treeSlot]!, cmp.genB);
     this.workCounters.merges++;
     this.removeFromTree(treeSlot);
     const node = stable.insert(frame);

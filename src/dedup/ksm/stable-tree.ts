@@ -26,7 +26,7 @@
 import { FrameState, type Hypervisor } from "../../hypervisor/index.ts";
 import type { ScannerWork } from "../types.ts";
 import { ContentRbTree, NIL } from "./content-rbtree.ts";
-import type { FrameComparer } from "./frame-compare.ts";
+import type { FrameComparer } from "../frame-comparer.ts";
 import { STABLE, type RmapItems } from "./rmap-items.ts";
 
 export const STABLE_NODE_CHAIN = -1024;

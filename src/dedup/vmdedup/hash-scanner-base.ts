@@ -24,11 +24,13 @@
  * kindCount[kind] counts slots per kind: pagesUnshared = INDEXED, pagesVolatile = VOLATILE.
  *
  * process(slot, frame, hash, changed) — the step after a page was hashed:
- *   1. zero page (useZeroPages and the fingerprint of the zero page): verify all zeros, mapZero;
+ *   1. zero page (useZeroPages and the fingerprint of the zero page): verify all zeros
+ *      (FrameComparer.isZero), then hv.mapZeroByHandle;
  *   2. walk the index entries with this fingerprint, dropping invalid ones; each valid one is
- *      compared byte for byte (never trusting the hash); merge into the first equal shared frame
- *      that has room under maxPageSharing (hv.share: that frame survives, this page moves);
- *      else merge with an equal unshared page (its frame survives and becomes a shared entry);
+ *      compared byte for byte (FrameComparer.equal, never trusting the hash); merge into the
+ *      first equal shared frame that has room under maxPageSharing (hv.shareByHandle with the
+ *      generations that compare saw: that frame survives, this page moves); else merge with an
+ *      equal unshared page (its frame survives and becomes a shared entry);
  *   3. no partner: a page seen changed since its last visit is VOLATILE and not indexed (write
  *      -hot pages do not churn the index; it is indexed once seen stable); any other page gets an
  *      unshared entry, so a duplicate of it merges on its first visit.
@@ -46,6 +48,7 @@
  * zero frame are on a second list and count while they still map it (zeroPages).
  */
 import { BusyError, FrameState, ZERO_PAGE } from "../../hypervisor/index.ts";
+import { FrameComparer } from "../frame-comparer.ts";
 import { splitHash, ZERO_PAGE_HASH } from "../fingerprint.ts";
 import { ScannerBase } from "../scanner-base.ts";
 import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
@@ -85,9 +88,11 @@ export abstract class HashScannerBase extends ScannerBase {
   private zeroLen = 0;
   protected readonly zeroHi: number;
   protected readonly zeroLo: number;
+  protected readonly cmp: FrameComparer;
 
   constructor(...args: ConstructorParameters<typeof ScannerBase>) {
     super(...args);
+    this.cmp = new FrameComparer(this.hv.memory, this.workCounters);
     const frames = this.hv.memory.frames + 1;
     this.frameListed = new Uint8Array(frames);
     this.frameMergeGen = new Uint32Array(frames);
@@ -153,17 +158,17 @@ export abstract class HashScannerBase extends ScannerBase {
     const w = this.workCounters;
     this.hashHi[slot] = hi;
     this.hashLo[slot] = lo;
-    if (this.options.useZeroPages && hi === this.zeroHi && lo === this.zeroLo) {
-      w.zeroChecks++;
-      if (m.isZeroFrameContent(frame)) {
-        this.mapToZero(slot);
-        return;
-      }
+    const cmp = this.cmp;
+    if (this.options.useZeroPages && hi === this.zeroHi && lo === this.zeroLo && cmp.isZero(frame)) {
+      this.mapToZero(slot, frame, cmp.genA);
+      return;
     }
     const ix = this.index;
     const rc = m.frameRefcount;
     const max = this.options.maxPageSharing;
     let hintPos = -1;
+    let hintGen = 0; // the generations of the hinted frame and this one when they compared equal
+    let hintFrameGen = 0;
     let fullGroup = -1;
     let own = false; // the page is the last mapping of a shared frame: look for another frame with room
     w.lookups++;
@@ -190,10 +195,13 @@ export abstract class HashScannerBase extends ScannerBase {
           }
           own = true;
         }
-      } else if (this.equalFrames(ef, frame)) {
-        if (aux >= 0) hintPos = p;
-        else if (rc[ef]! + rc[frame]! <= max) {
-          this.shareInto(ef, m.frameRmapHead[ef]!, slot);
+      } else if (cmp.equal(ef, frame)) {
+        if (aux >= 0) {
+          hintPos = p;
+          hintGen = cmp.genA;
+          hintFrameGen = cmp.genB;
+        } else if (rc[ef]! + rc[frame]! <= max) {
+          this.shareInto(ef, cmp.genA, m.frameRmapHead[ef]!, slot, frame, cmp.genB);
           return;
         } else if (fullGroup < 0) fullGroup = this.frameGroup[ef]!;
       }
@@ -204,7 +212,7 @@ export abstract class HashScannerBase extends ScannerBase {
       return;
     }
     if (hintPos >= 0 && rc[ix.frame[hintPos]!]! + rc[frame]! <= max) {
-      this.mergeWithHint(hintPos, slot, fullGroup);
+      this.mergeWithHint(hintPos, hintGen, slot, frame, hintFrameGen, fullGroup);
       return;
     }
     if (changed) {
@@ -225,25 +233,14 @@ export abstract class HashScannerBase extends ScannerBase {
     return this.chainsPossible && this.hv.memory.frameRefcount[frame] === 1;
   }
 
-  /** Full byte compare, with work accounting. */
-  protected equalFrames(a: number, b: number): boolean {
-    const w = this.workCounters;
-    w.compares++;
-    if (this.hv.memory.framesEqual(a, b)) {
-      w.compareBytes += 2 * PAGE;
-      return true;
-    }
-    w.compareBytes += 2 * (this.hv.memory.firstDifference(a, b) + 1);
-    return false;
-  }
-
-  /** Unshared entry at `pos` + page `slot`: the hinted page's frame survives and becomes shared. */
-  private mergeWithHint(pos: number, slot: number, fullGroup: number): void {
+  /** Unshared entry at `pos` + page `slot`: the hinted page's frame survives and becomes shared.
+   * (hintGen, frameGen): the generations of the two frames when they compared equal. */
+  private mergeWithHint(pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
     const ix = this.index;
     const m = this.hv.memory;
     const h = ix.aux[pos]!;
     const hf = ix.frame[pos]!;
-    this.shareInto(hf, h, slot);
+    this.shareInto(hf, hintGen, h, slot, frame, frameGen);
     ix.aux[pos] = -1;
     ix.gen[pos] = m.frameWriteGen[hf]!;
     this.setMerged(h, hf);
@@ -259,12 +256,10 @@ export abstract class HashScannerBase extends ScannerBase {
     this.frameGroup[hf] = group;
   }
 
-  /** hv.share: frame `target` (mapped by `targetSlot`) survives, page `slot` moves onto it. */
-  private shareInto(target: number, targetSlot: number, slot: number): void {
-    const hv = this.hv;
-    const gt = hv.guestOfSlot(targetSlot);
-    const gs = hv.guestOfSlot(slot);
-    hv.share(gt, targetSlot - gt.slotBase, gs, slot - gs.slotBase);
+  /** Share by handle: frame `target` (mapped by `targetSlot`) survives, page `slot` (frame
+   * `frame`) moves onto it; the generations are those the equal compare saw. */
+  private shareInto(target: number, targetGen: number, targetSlot: number, slot: number, frame: number, frameGen: number): void {
+    this.hv.shareByHandle(targetSlot, target, targetGen, slot, frame, frameGen);
     this.workCounters.merges++;
     this.setMerged(slot, target);
   }
@@ -275,10 +270,9 @@ export abstract class HashScannerBase extends ScannerBase {
     this.setKind(slot, Kind.MERGED);
   }
 
-  private mapToZero(slot: number): void {
+  private mapToZero(slot: number, frame: number, gen: number): void {
     const hv = this.hv;
-    const g = hv.guestOfSlot(slot);
-    hv.mapZero(g, slot - g.slotBase);
+    hv.mapZeroByHandle(slot, frame, gen);
     this.workCounters.merges++;
     this.seenFrame[slot] = hv.zeroFrame;
     this.seenGen[slot] = hv.memory.frameWriteGen[hv.zeroFrame]!;

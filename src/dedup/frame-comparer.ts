@@ -1,7 +1,14 @@
 /**
- * memcmp_pages for the KSM policy: compares two machine frames in memcmp order and charges the
- * work to the scanner's cost counters (compares; compareBytes = bytes read up to the first
- * difference, for both pages, or 2 x 4096 when equal; zeroChecks for tests against zeros).
+ * The one page comparer of every policy (mm/ksm.c memcmp_pages / pages_identical): compares two
+ * machine frames in memcmp order and charges the work to the scanner's cost counters (compares;
+ * compareBytes = bytes read up to the first difference, for both pages, or 2 x 4096 when equal;
+ * zeroChecks for tests against zeros). KSM walks its trees with compare(); the hash policies
+ * confirm fingerprint matches with equal(); both test zero pages with isZero().
+ *
+ * Merge handles. An equal compare (or a zero test that found zeros) leaves the write generations
+ * of the frames it read in genA/genB (genA: first argument). A policy merges through
+ * hv.shareByHandle / hv.mapZeroByHandle with those (frame, generation) pairs: the hypervisor
+ * checks them in O(1) instead of reading both pages again (as Xen's mem_sharing shares by handle).
  *
  * Hot path, no allocation: frames are read through 32-bit views of the memory segments made
  * once. Most tree compares meet pages that differ in their first bytes, and most of those pages
@@ -11,13 +18,14 @@
  * reading the page, without the cache miss. Equal prefixes go on to a short word loop, then to
  * the native compare (memcmp speed); a late difference is then located to count its bytes.
  */
-import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
-import type { ScannerWork } from "../types.ts";
+import { SEGMENT_FRAMES, ZERO_PAGE, type MachineMemory } from "../hypervisor/index.ts";
+import type { ScannerWork } from "./types.ts";
 
 const SEG_SHIFT = Math.log2(SEGMENT_FRAMES);
 const SEG_MASK = SEGMENT_FRAMES - 1;
 const WORDS = 1024; // 32-bit words per 4 KiB page
 const QUICK_WORDS = 16; // words compared in JS before handing over to the native compare
+const ZERO_BUF = Buffer.from(ZERO_PAGE.buffer, ZERO_PAGE.byteOffset, ZERO_PAGE.byteLength);
 
 export class FrameComparer {
   private readonly bytes: Uint8Array[];
@@ -28,6 +36,10 @@ export class FrameComparer {
   private readonly prefixHi: Uint32Array;
   private readonly prefixLo: Uint32Array;
   private readonly prefixGen: Float64Array;
+  /** Write generation of the first frame of the last equal compare (or of the last frame isZero found zero). */
+  genA = 0;
+  /** Write generation of the second frame of the last equal compare. */
+  genB = 0;
 
   constructor(
     memory: MachineMemory,
@@ -47,8 +59,10 @@ export class FrameComparer {
     const work = this.work;
     work.compares++;
     const gen = this.writeGen;
-    if (this.prefixGen[a] !== gen[a]) this.loadPrefix(a);
-    if (this.prefixGen[b] !== gen[b]) this.loadPrefix(b);
+    const ga = gen[a]!;
+    const gb = gen[b]!;
+    if (this.prefixGen[a] !== ga) this.loadPrefix(a);
+    if (this.prefixGen[b] !== gb) this.loadPrefix(b);
     let x = this.prefixHi[a]!;
     let y = this.prefixHi[b]!;
     let at = 0;
@@ -74,6 +88,8 @@ export class FrameComparer {
       const r = ba.compare(bb, (ob << 2) + start, (ob << 2) + 4096, (oa << 2) + start, (oa << 2) + 4096);
       if (r === 0) {
         work.compareBytes += 8192;
+        this.genA = ga;
+        this.genB = gb;
         return 0;
       }
       while (wa[oa + i] === wb[ob + i]) i++;
@@ -101,12 +117,21 @@ export class FrameComparer {
     this.prefixGen[f] = this.writeGen[f]!;
   }
 
-  /** True when frame f holds only zero bytes (the kernel's pages_identical with ZERO_PAGE). */
+  /** Whether frames a and b hold the same bytes (compare() === 0, with the same accounting). */
+  equal(a: number, b: number): boolean {
+    return this.compare(a, b) === 0;
+  }
+
+  /** True when frame f holds only zero bytes (the kernel's pages_identical with ZERO_PAGE);
+   * then genA is f's write generation (the handle for mapZeroByHandle). */
   isZero(f: number): boolean {
     this.work.zeroChecks++;
     const w = this.words[f >>> SEG_SHIFT]!;
     const o = (f & SEG_MASK) << 10;
-    for (let i = 0; i < WORDS; i++) if (w[o + i] !== 0) return false;
+    if ((w[o]! | w[o + 1]! | w[o + WORDS - 1]!) !== 0) return false; // most non-zero pages end here
+    const bo = (f & SEG_MASK) << 12;
+    if (this.bufs[f >>> SEG_SHIFT]!.compare(ZERO_BUF, 0, 4096, bo, bo + 4096) !== 0) return false;
+    this.genA = this.writeGen[f]!;
     return true;
   }
 }
