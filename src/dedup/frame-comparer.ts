@@ -15,8 +15,9 @@
  * are cold (a tree walk touches a random page per level), so the first 8 bytes of each frame
  * are cached, big-endian, keyed by (frame, write generation): a cached prefix is valid exactly
  * while the frame's bytes are unchanged, so the result (and the bytes counted) is the same as
- * reading the page, without the cache miss. Equal prefixes go on to a short word loop, then to
- * the native compare (memcmp speed); a late difference is then located to count its bytes.
+ * reading the page, without the cache miss. Equal prefixes go on to the native compare of the
+ * rest (memcmp speed: the equal pages of every merge take this path); a difference found there
+ * is then located by a word loop to count its bytes.
  */
 import { SEGMENT_FRAMES, ZERO_PAGE, type MachineMemory } from "../hypervisor/index.ts";
 import type { ScannerWork } from "./types.ts";
@@ -24,7 +25,6 @@ import type { ScannerWork } from "./types.ts";
 const SEG_SHIFT = Math.log2(SEGMENT_FRAMES);
 const SEG_MASK = SEGMENT_FRAMES - 1;
 const WORDS = 1024; // 32-bit words per 4 KiB page
-const QUICK_WORDS = 16; // words compared in JS before handing over to the native compare
 const ZERO_BUF = Buffer.from(ZERO_PAGE.buffer, ZERO_PAGE.byteOffset, ZERO_PAGE.byteLength);
 
 export class FrameComparer {
@@ -75,25 +75,19 @@ export class FrameComparer {
       work.compareBytes += 2 * (at + (Math.clz32(x ^ y) >>> 3) + 1);
       return x > y ? 1 : -1;
     }
-    const wa = this.words[a >>> SEG_SHIFT]!;
-    const wb = this.words[b >>> SEG_SHIFT]!;
     const oa = (a & SEG_MASK) << 10;
     const ob = (b & SEG_MASK) << 10;
-    let i = 2; // the first 8 bytes are equal
-    for (; i < QUICK_WORDS; i++) if (wa[oa + i] !== wb[ob + i]) break;
-    if (i === QUICK_WORDS) {
-      const ba = this.bufs[a >>> SEG_SHIFT]!;
-      const bb = this.bufs[b >>> SEG_SHIFT]!;
-      const start = QUICK_WORDS << 2;
-      const r = ba.compare(bb, (ob << 2) + start, (ob << 2) + 4096, (oa << 2) + start, (oa << 2) + 4096);
-      if (r === 0) {
-        work.compareBytes += 8192;
-        this.genA = ga;
-        this.genB = gb;
-        return 0;
-      }
-      while (wa[oa + i] === wb[ob + i]) i++;
+    const r = this.bufs[a >>> SEG_SHIFT]!.compare(this.bufs[b >>> SEG_SHIFT]!, (ob << 2) + 8, (ob << 2) + 4096, (oa << 2) + 8, (oa << 2) + 4096);
+    if (r === 0) {
+      work.compareBytes += 8192;
+      this.genA = ga;
+      this.genB = gb;
+      return 0;
     }
+    const wa = this.words[a >>> SEG_SHIFT]!;
+    const wb = this.words[b >>> SEG_SHIFT]!;
+    let i = 2; // the first 8 bytes are equal
+    while (wa[oa + i] === wb[ob + i]) i++;
     // first differing word i: find its first differing byte (memory order)
     const pa = this.bytes[a >>> SEG_SHIFT]!;
     const pb = this.bytes[b >>> SEG_SHIFT]!;
@@ -117,9 +111,28 @@ export class FrameComparer {
     this.prefixGen[f] = this.writeGen[f]!;
   }
 
-  /** Whether frames a and b hold the same bytes (compare() === 0, with the same accounting). */
+  /**
+   * Whether frames a and b hold the same bytes, with compare()'s accounting. The hash policies'
+   * confirm step (a fingerprint matched, so the pages are nearly always equal): one native
+   * compare of the whole pages, no prefix cache; a difference is located only to count its bytes.
+   */
   equal(a: number, b: number): boolean {
-    return this.compare(a, b) === 0;
+    const work = this.work;
+    work.compares++;
+    const oa = (a & SEG_MASK) << 12;
+    const ob = (b & SEG_MASK) << 12;
+    if (this.bufs[a >>> SEG_SHIFT]!.compare(this.bufs[b >>> SEG_SHIFT]!, ob, ob + 4096, oa, oa + 4096) === 0) {
+      work.compareBytes += 8192;
+      this.genA = this.writeGen[a]!;
+      this.genB = this.writeGen[b]!;
+      return true;
+    }
+    const pa = this.bytes[a >>> SEG_SHIFT]!;
+    const pb = this.bytes[b >>> SEG_SHIFT]!;
+    let i = 0;
+    while (pa[oa + i] === pb[ob + i]) i++;
+    work.compareBytes += 2 * (i + 1);
+    return false;
   }
 
   /** True when frame f holds only zero bytes (the kernel's pages_identical with ZERO_PAGE);

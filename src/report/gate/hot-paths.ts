@@ -15,12 +15,21 @@
  * disturbed by them (the median is printed too, for information):
  *   hash      PageHasher.hashFrame over HASH_FRAMES random frames (1 MiB: L2-resident, so the
  *             time is the hash code's, not DRAM's; a hash that does twice the work shows ~2x);
- *   compare   MachineMemory.compareFrames of equal frame pairs (reads both pages to the end);
+ *   compare   the page comparer the policies call, on equal frame pairs (reads both pages to the
+ *             end): FrameComparer.compare where src/dedup exports it, else (older trees, whose
+ *             hash policies compared through MachineMemory) MachineMemory.compareFrames;
+ *   merge     the merge step per page of MERGE_PAGES identical pairs: the hash policies' confirm
+ *             compare (FrameComparer.equal; older trees: compareFrames), then the policies' share: hv.shareByHandle with the compared generations where the
+ *             hypervisor has it, else (older trees) hv.share, which compares the pages again
+ *             (the pairs are made private again, untimed, before each of INNER timed sweeps);
  *   scan      full vmdedup passes (scanner.scan, smart scan off) over 2 guests x SCAN_PAGES
  *             pages, each after every page of the second guest was rewritten (untimed): half
  *             the visits re-hash and look up, half find their page unchanged (INNER passes);
  *   cow       CoW breaks: a guest write of 16 bytes to each of COW_PAGES shared pages (the
- *             sharing is set up untimed with hv.share before each of INNER timed sweeps).
+ *             sharing is set up untimed with hv.share before each of INNER timed sweeps);
+ *   mergepass a whole merging pass: the first vmdedup full pass (scanner.scan) over a fresh
+ *             host of 2 guests x PASS_PAGES pages, the second guest a copy of the first (half
+ *             the pages merge); host and scanner are built untimed, INNER passes per repetition.
  * Before the paths, each repetition also times a reference (xxHash3 of L2-resident pages, no
  * product code): `referenceNsPerPage`, its fastest repetition, tells how fast this process ran.
  * Output: {"ok":true,"nsPerPage":{"hash":..,...},"medianNsPerPage":{..},"referenceNsPerPage":..,"missing":{"scan":"reason"},"setupMs":..}
@@ -31,6 +40,8 @@ const HASH_FRAMES = 256;
 const COMPARE_PAIRS = 128;
 const SCAN_PAGES = 1024;
 const COW_PAGES = 1024;
+const MERGE_PAGES = 1024;
+const PASS_PAGES = 1024;
 const INNER = 4; // scan and cow: timed rounds per repetition (setup between them untimed)
 
 type Timed = () => number; // runs one repetition, returns ns per page
@@ -130,10 +141,13 @@ async function main(): Promise<void> {
     }
     const m = hv.memory;
     const N = COMPARE_PAIRS * 128;
+    const work = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
+    const cmp: { compare(a: number, b: number): number } =
+      typeof dedupMod.FrameComparer === "function" ? new dedupMod.FrameComparer(m, work) : { compare: (x: number, y: number) => m.compareFrames(x, y) };
     return () => {
       const s = performance.now();
       let acc = 0;
-      for (let i = 0; i < N; i++) acc |= m.compareFrames(a[i & (COMPARE_PAIRS - 1)]!, b[i & (COMPARE_PAIRS - 1)]!);
+      for (let i = 0; i < N; i++) acc |= cmp.compare(a[i & (COMPARE_PAIRS - 1)]!, b[i & (COMPARE_PAIRS - 1)]!);
       const ns = ((performance.now() - s) * 1e6) / N;
       if (acc !== 0) throw new Error("equal frames compared unequal");
       return ns;
@@ -211,6 +225,77 @@ async function main(): Promise<void> {
     };
   });
 
+  // merge step: compare + share (by handle where the tree has it)
+  setup("merge", () => {
+    const hv = new Hypervisor({ frames: MERGE_PAGES * 3 + 64 });
+    const ga = hv.createGuest({ pages: MERGE_PAGES, name: "a" });
+    const gb = hv.createGuest({ pages: MERGE_PAGES, name: "b" });
+    const pages = new Uint8Array(MERGE_PAGES * PAGE);
+    for (let p = 0; p < MERGE_PAGES; p++) {
+      fillRandom(pages.subarray(p * PAGE, (p + 1) * PAGE), p + 20000);
+      ga.write(p, 0, pages.subarray(p * PAGE, (p + 1) * PAGE));
+    }
+    const m = hv.memory;
+    const sf: Int32Array = hv.pageTable.slotFrame;
+    const byHandle = typeof hv.shareByHandle === "function" && typeof dedupMod.FrameComparer === "function";
+    const work = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
+    const cmp = byHandle ? new dedupMod.FrameComparer(m, work) : null;
+    const sa = ga.slotBase as number;
+    const sb = gb.slotBase as number;
+    return () => {
+      let ms = 0;
+      for (let k = 0; k < INNER; k++) {
+        for (let p = 0; p < MERGE_PAGES; p++) gb.write(p, 0, pages.subarray(p * PAGE, (p + 1) * PAGE)); // private again
+        const s = performance.now();
+        if (cmp) {
+          for (let p = 0; p < MERGE_PAGES; p++) {
+            const fa = sf[sa + p]!;
+            const fb = sf[sb + p]!;
+            if (cmp.equal(fa, fb)) hv.shareByHandle(sa + p, fa, cmp.genA, sb + p, fb, cmp.genB);
+          }
+        } else {
+          for (let p = 0; p < MERGE_PAGES; p++) if (m.compareFrames(sf[sa + p]!, sf[sb + p]!) === 0) hv.share(ga, p, gb, p);
+        }
+        ms += performance.now() - s;
+        if (gb.frameOf(MERGE_PAGES - 1) !== ga.frameOf(MERGE_PAGES - 1)) throw new Error("merge step did not share");
+      }
+      return (ms * 1e6) / (INNER * MERGE_PAGES);
+    };
+  });
+
+  // a whole merging pass: the first vmdedup pass over a fresh host whose guest b copies guest a
+  let passRep: (() => Promise<number>) | undefined;
+  try {
+    if (typeof dedupMod.createScanner !== "function") throw new Error("src/dedup exports no createScanner");
+    const image = new Uint8Array(PASS_PAGES * PAGE);
+    for (let p = 0; p < PASS_PAGES; p++) fillRandom(image.subarray(p * PAGE, (p + 1) * PAGE), p + 70000);
+    const total = PASS_PAGES * 2;
+    passRep = async () => {
+      let ms = 0;
+      for (let k = 0; k < INNER; k++) {
+        const hv = new Hypervisor({ frames: total + 64 });
+        for (const name of ["a", "b"]) {
+          const g = hv.createGuest({ pages: PASS_PAGES, name });
+          for (let p = 0; p < PASS_PAGES; p++) g.write(p, 0, image.subarray(p * PAGE, (p + 1) * PAGE));
+        }
+        const sc = dedupMod.createScanner(hv, { policy: "vmdedup", pagesToScan: total, smartScan: false });
+        try {
+          const s = performance.now();
+          let visited = 0;
+          for (let calls = 0; visited < total && calls < 4; calls++) visited += await sc.scan(total - visited);
+          ms += performance.now() - s;
+          if (visited !== total) throw new Error(`mergepass visited ${visited} of ${total} pages`);
+          if (hv.stats().sharingMappings !== PASS_PAGES) throw new Error(`mergepass merged ${hv.stats().sharingMappings} of ${PASS_PAGES} pages`);
+        } finally {
+          await sc.close();
+        }
+      }
+      return (ms * 1e6) / (INNER * total);
+    };
+  } catch (e) {
+    missing.mergepass = (e as Error).message;
+  }
+
   // The reference: the same kind of work as the hash path (xxHash3 of L2-resident pages of a
   // SharedArrayBuffer) without any product code. Its time tracks how fast this process happens to
   // run (CPU placement and frequency on a shared host vary by tens of percent from one process to
@@ -235,6 +320,7 @@ async function main(): Promise<void> {
   const samples: Record<string, number[]> = {};
   for (const k of Object.keys(paths)) samples[k] = [];
   if (scanRep) samples.scan = [];
+  if (passRep) samples.mergepass = [];
   // repetitions interleave the paths, so a burst of noise hits all of them a little
   try {
     for (let r = 0; r < warmup + reps; r++) {
@@ -247,6 +333,10 @@ async function main(): Promise<void> {
       if (scanRep) {
         const ns = await scanRep();
         if (r >= warmup) samples.scan!.push(ns);
+      }
+      if (passRep) {
+        const ns = await passRep();
+        if (r >= warmup) samples.mergepass!.push(ns);
       }
     }
   } catch (e) {
