@@ -4,9 +4,10 @@
  * Algorithm. The scanner (the owner) still visits pages one by one in the single-thread order and
  * calls hashFrame(slot, frame) when a visit needs a hash. The pool keeps two chunks of upcoming
  * visits, A (being consumed) and B (being hashed ahead), each up to `chunk` (slot, frame) pairs
- * peeked from the scanner's visit order (VisitOrderSource.peekVisits, read-only; a peek examines
- * at most PEEK_WINDOW_CHUNKS chunks' worth of slots). At hashFrame(slot, frame), for an
- * ascending order (the base cursor):
+ * peeked from the scanner's VisitOrder (order.peek through the policy's HashAheadFilter: the same
+ * order and the same "would a visit hash it" predicate the scanner's batch loop and visit use;
+ * read-only; a peek examines at most PEEK_WINDOW_CHUNKS chunks' worth of positions). At
+ * hashFrame(slot, frame), for an ascending order (positions are slots: AscendingOrder):
  *   - slot lies in A's remaining range: advance A's pointer to it (the slots ascend);
  *   - else slot lies in B's range: retire A (close its buffer, wait for claimed sub-chunks),
  *     B becomes A and the freed buffer is refilled with the chunk after it (workers hash it
@@ -15,7 +16,7 @@
  *   - else the pool is out of step (a new pass B does not cover): resync = drop both chunks and
  *     peek two new ones after the cursor, with a doubling back-off while the chunks served under
  *     1/8 of their pages (a policy that hashes only a few of the pages it visits).
- * A random order (esx, visitOrderAscending = false) is matched by position instead: the request
+ * A shuffled order (esx's ShuffledOrder, ascending = false) is matched by position instead: the request
  * is looked for in a short window after A's pointer, then at B's start (serveInOrder).
  * If the position is found and the frame and the generation match (protocol.ts, "Validity"), the
  * owner takes the worker's hash once its sub-chunk is done; when no worker has claimed that
@@ -24,8 +25,8 @@
  * inline. pagesHashed counts one per call either way, so every counter and merge is the same for
  * every worker count.
  *
- * Workers start lazily with the first chunk (a scanner that never hashes, or whose visit order
- * peekVisits cannot tell, spawns nothing); until one is READY the owner hashes inline.
+ * Workers start lazily with the first chunk (a scanner that never hashes spawns nothing); until
+ * one is READY the owner hashes inline.
  *
  * Faults. The owner never blocks for long: waiting on a sub-chunk gives up after faultMillis and
  * then rebuilds the pool (terminates every worker, new shared buffer so that a late write of a
@@ -36,21 +37,13 @@
  */
 import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
 import type { FrameHasher } from "../fingerprint.ts";
-import type { PeekResult } from "../scanner-base.ts";
+import type { HashAheadFilter, PeekResult, VisitOrder } from "../visit-order.ts";
 import {
   CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, STOP, SUB, SUB_SHIFT, WAKE,
   bufWord, checkChunk, claimBWord, claimJWord, claimSeqWord, hashRange, poolBufferBytes, poolViews,
   type FrameReader, type PoolViews,
 } from "./protocol.ts";
 import type { WorkerInit } from "./hash-worker.ts";
-
-/** The scanner side of hash-ahead: ScannerBase.peekVisits. */
-export interface VisitOrderSource {
-  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots?: number, out?: PeekResult): number;
-  /** false: the visit order is not ascending by slot (esx's random order); the pool then matches
-   * requests against the peeked order position by position, in a short window. Default true. */
-  readonly visitOrderAscending?: boolean;
-}
 
 /** Non-ascending orders: how far ahead of its pointer the pool looks for a requested slot, and how
  * many requests in a row may miss before it concludes it is out of step and resyncs. */
@@ -110,7 +103,7 @@ interface Chunk {
   seq: number; // 0: not open
   ptr: number;
   passEnd: boolean; // the pass ends after the last position
-  nextAfter: number; // not passEnd: peek the next chunk after this slot
+  nextAfter: number; // not passEnd: peek the next chunk after this position of the order
 }
 
 export class WorkerPool implements FrameHasher {
@@ -138,7 +131,7 @@ export class WorkerPool implements FrameHasher {
   private skipResyncs = 0;
   private pagesSent = 0;
   private readonly probe = new Int32Array(1);
-  private readonly peekResult: PeekResult = { passEnd: true, lastSlot: -1 };
+  private readonly peekResult: PeekResult = { passEnd: true, lastPosition: -1 };
   private lastSlot = -1; // the slot of the previous hashFrame call
   private inOrderMisses = 0; // non-ascending orders: requests in a row not found in the chunks
   private sentAtResync = 0;
@@ -146,7 +139,8 @@ export class WorkerPool implements FrameHasher {
 
   constructor(
     private readonly memory: MachineMemory,
-    private readonly source: VisitOrderSource,
+    private readonly order: VisitOrder,
+    private readonly filter: HashAheadFilter,
     opts: PoolOptions,
   ) {
     if (SEGMENT_FRAMES !== 1 << 18) throw new Error("pool protocol assumes 2^18-frame segments");
@@ -204,7 +198,7 @@ export class WorkerPool implements FrameHasher {
   // ---- lookup ---------------------------------------------------------------------------------
   /** Finds slot in A or B (moving the pipeline on) and serves the worker's hash if valid. */
   private serve(slot: number, frame: number): boolean {
-    if (this.source.visitOrderAscending === false) return this.serveInOrder(slot, frame);
+    if (!this.order.ascending) return this.serveInOrder(slot, frame);
     const prev = this.lastSlot;
     this.lastSlot = slot;
     let b = this.cur;
@@ -362,21 +356,21 @@ export class WorkerPool implements FrameHasher {
   }
 
   // ---- pipeline -------------------------------------------------------------------------------
-  /** Fills buffer b with up to chunkSize visits after `after` (see peekVisits) and opens it. */
+  /** Fills buffer b with up to chunkSize visits after position `after` (VisitOrder.peek) and opens it. */
   private dispatch(b: number, after: number): boolean {
     const t0 = Bun.nanoseconds();
     const c = this.chunks[b]!;
     const v = this.v.bufs[b]!;
     const peek = this.peekResult;
     const window = PEEK_WINDOW_CHUNKS * this.chunkSize;
-    let n = this.source.peekVisits(after, c.slots, v.frames, this.chunkSize, window, peek);
-    if (n === 0 && peek.passEnd && after >= 0) n = this.source.peekVisits(-2, c.slots, v.frames, this.chunkSize, window, peek);
+    let n = this.order.peek(after, c.slots, v.frames, this.chunkSize, window, peek, this.filter);
+    if (n === 0 && peek.passEnd && after >= 0) n = this.order.peek(-2, c.slots, v.frames, this.chunkSize, window, peek, this.filter);
     c.n = n;
     c.ptr = 0;
     c.seq = 0;
     if (n === 0) return false;
     c.passEnd = peek.passEnd;
-    c.nextAfter = peek.lastSlot;
+    c.nextAfter = peek.lastPosition;
     const gen = this.gen;
     const frames = v.frames;
     const expect = v.expect;
@@ -441,7 +435,7 @@ export class WorkerPool implements FrameHasher {
     this.backoff = 0;
     if (this.sab === null) {
       // not started yet, or rebuilt after a fault: start workers only if there is work
-      if (this.source.peekVisits(-1, this.probe, this.probe, 1) === 0) return;
+      if (this.order.peek(-1, this.probe, this.probe, 1, Infinity, undefined, this.filter) === 0) return;
       this.start();
     }
     if (!this.dispatch(0, -1)) return;
