@@ -11,7 +11,8 @@
  *   - the counters: pagesShared = nodes with a non-empty list, pagesSharing = the items beyond
  *     each list's first, chains and dups = the chains in the tree and the dups in them; no
  *     allocated node is unreachable (liveNodeCount); every STABLE item is on a list;
- *   - the unstable tree holds only items inserted during this pass, UNSTABLE and counted;
+ *   - the unstable tree holds only items inserted during its pass (the current one, or between
+ *     passes the last one), UNSTABLE and counted;
  *     pagesUnshared = the items flagged UNSTABLE; ksm_rmap_items = the items allocated.
  */
 import type { Hypervisor } from "../../hypervisor/index.ts";

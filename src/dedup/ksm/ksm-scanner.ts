@@ -239,7 +239,9 @@ export class KsmScanner extends ScannerBase {
   }
 
   protected auditPolicy(): void {
-    auditKsm(this.hv, this.items, this.stable, this.unstable, this.pagesUnshared, this.fullScanCount, auditFail);
+    // the unstable tree is emptied when a pass begins: between passes it holds the last pass's items
+    const treePass = this.order.inPass ? this.fullScanCount : this.fullScanCount - 1;
+    auditKsm(this.hv, this.items, this.stable, this.unstable, this.pagesUnshared, treePass, auditFail);
   }
 
   /** ksm_rmap_items (cold path, tests and reports). */
