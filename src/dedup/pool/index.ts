@@ -8,9 +8,11 @@
 import type { MachineMemory } from "../../hypervisor/index.ts";
 import { PageHasher, type FrameHasher, type FingerprintFn } from "../fingerprint.ts";
 import type { HashAheadFilter, VisitOrder } from "../visit-order.ts";
-import { WorkerPool, warnIfMoreThanCores } from "./worker-pool.ts";
+import { warnIfMoreThanCores } from "./pool-config.ts";
+import { WorkerPool } from "./worker-pool.ts";
 
-export { WorkerPool, DEFAULT_CHUNK, resetCoreWarning, type PoolCounters, type PoolOptions } from "./worker-pool.ts";
+export { WorkerPool } from "./worker-pool.ts";
+export { DEFAULT_CHUNK, resetCoreWarning, type PoolCounters, type PoolOptions } from "./pool-config.ts";
 
 export function createFrameHasher(
   memory: MachineMemory,

@@ -38,62 +38,13 @@
 import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
 import type { FrameHasher } from "../fingerprint.ts";
 import type { HashAheadFilter, PeekResult, VisitOrder } from "../visit-order.ts";
+import { DEFAULT_CHUNK, MATCH_WINDOW, MISSES_BEFORE_RESYNC, PEEK_WINDOW_CHUNKS, type PoolCounters, type PoolOptions } from "./pool-config.ts";
+import { PoolWorkers } from "./pool-workers.ts";
 import {
-  CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, STOP, SUB, SUB_SHIFT, WAKE,
-  bufWord, checkChunk, claimBWord, claimJWord, claimSeqWord, hashRange, poolBufferBytes, poolViews,
-  type FrameReader, type PoolViews,
+  CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, SUB, SUB_SHIFT, WAKE,
+  bufWord, checkChunk, hashRange, type FrameReader, type PoolViews,
 } from "./protocol.ts";
-import type { WorkerInit } from "./hash-worker.ts";
 
-/** Non-ascending orders: how far ahead of its pointer the pool looks for a requested slot, and how
- * many requests in a row may miss before it concludes it is out of step and resyncs. */
-const MATCH_WINDOW = 16;
-const MISSES_BEFORE_RESYNC = 128;
-
-/** A peek examines at most this many chunks' worth of page slots: when few pages would hash
- * (a steady pass re-hashes only written pages) it stops there instead of walking all memory. */
-export const PEEK_WINDOW_CHUNKS = 4;
-
-export interface PoolOptions {
-  workers: number;
-  chunk?: number; // pages per chunk, multiple of 64 (default DEFAULT_CHUNK)
-  faultMillis?: number; // give up waiting on a sub-chunk after this long (default 250)
-}
-
-/**
- * Pages per chunk. Measured (pool.bench.ts, raw re-hash of 1 GiB, 2 workers, 5 interleaved rounds):
- * 1024 -> 1.73 M pages/s, 4096 -> 1.85 M, 16384 -> 2.34 M; owner dispatch cost is 1-1.6% of a
- * chunk at every size, so the larger chunk wins by amortising the pipeline stalls (worker wake-up
- * ~100 us, owner catching up at chunk ends). 2 x 16384 positions x 24 B = 0.8 MB of shared buffer.
- */
-export const DEFAULT_CHUNK = 16384;
-
-export interface PoolCounters {
-  hits: number; // hashFrame calls served from a worker's result
-  misses: number; // hashed inline
-  chunks: number; // chunks dispatched
-  resyncs: number;
-  restarts: number; // workers replaced after a fault
-  waits: number; // times the owner had to wait for a sub-chunk
-  ownerSubchunks: number; // sub-chunks the owner claimed and hashed itself (it had caught up)
-  dispatchNs: number; // owner time spent peeking + dispatching chunks
-}
-
-const WORKER_URL = new URL("./hash-worker.ts", import.meta.url).href;
-let warnedCores = false;
-/** Warns once per process when `workers` exceeds the cores (allowed: it just does not help). */
-export function warnIfMoreThanCores(workers: number): void {
-  const cores = navigator.hardwareConcurrency;
-  if (workers > cores && !warnedCores) {
-    warnedCores = true;
-    console.warn(`vmdedup: workers: ${workers} is more than the ${cores} cores of this machine; hashing will not get faster`);
-  }
-}
-
-/** Test hook: warn again about more workers than cores. */
-export function resetCoreWarning(): void {
-  warnedCores = false;
-}
 const tmp64 = new BigUint64Array(1);
 const tmp32 = new Uint32Array(tmp64.buffer);
 
@@ -110,22 +61,18 @@ export class WorkerPool implements FrameHasher {
   hi = 0;
   lo = 0;
   pagesHashed = 0;
-  readonly counters: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, ownerSubchunks: 0, dispatchNs: 0 };
+  private readonly tally: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, ownerSubchunks: 0, dispatchNs: 0 };
   readonly chunkSize: number;
   readonly faultMillis: number;
-  /** The live workers (tests may terminate one to simulate a crash). */
-  workers: Worker[] = [];
-  private sab: SharedArrayBuffer | null = null;
-  private v!: PoolViews;
+  private readonly crew: PoolWorkers;
+  private v!: PoolViews; // the current incarnation's views (set by start(), used only while crew.running)
   private readonly reader: FrameReader;
   private readonly gen: Uint32Array;
   private readonly chunks: [Chunk, Chunk];
   private cur = -1; // buffer index of A
   private nxt = -1; // buffer index of B
   private seqCounter = 0;
-  private incarnation = 0;
   private closed = false;
-  private closing: Promise<void>[] = [];
   private hitsAtResync = 0;
   private backoff = 0;
   private skipResyncs = 0;
@@ -152,6 +99,17 @@ export class WorkerPool implements FrameHasher {
     this.gen = memory.frameWriteGen;
     const mk = (): Chunk => ({ slots: new Int32Array(this.chunkSize), n: 0, seq: 0, ptr: 0, passEnd: false, nextAfter: -1 });
     this.chunks = [mk(), mk()];
+    this.crew = new PoolWorkers(memory, this.reader, this.chunkSize, this.nWorkers, () => this.tally.restarts++);
+  }
+
+  /** The pool's counters (a live read-only view). */
+  get counters(): Readonly<PoolCounters> {
+    return this.tally;
+  }
+
+  /** The live workers (tests may terminate one to simulate a crash). */
+  get workers(): Worker[] {
+    return this.crew.workers;
   }
 
   // ---- FrameHasher ----------------------------------------------------------------------------
@@ -159,11 +117,11 @@ export class WorkerPool implements FrameHasher {
     this.pagesHashed++;
     if (!this.closed) {
       if (this.serve(slot, frame)) {
-        this.counters.hits++;
+        this.tally.hits++;
         return;
       }
     }
-    this.counters.misses++;
+    this.tally.misses++;
     const off = (frame & 0x3ffff) << 12;
     tmp64[0] = Bun.hash.xxHash3(this.memory.segments[frame >>> 18]!.subarray(off, off + 4096));
     this.lo = tmp32[0]!;
@@ -173,23 +131,23 @@ export class WorkerPool implements FrameHasher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopAll();
+    this.crew.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
-    await Promise.race([Promise.all(this.closing), timeout]);
+    await Promise.race([Promise.all(this.crew.closing), timeout]);
     clearTimeout(timer);
   }
 
   /** Starts the workers now (they start lazily otherwise) and resolves once all are up. */
   async started(): Promise<void> {
     if (this.closed) return;
-    if (this.sab === null) this.start();
-    while (this.sab !== null && Atomics.load(this.v.ctl, READY) < this.nWorkers) await Bun.sleep(1);
+    if (!this.crew.running) this.start();
+    while (this.crew.running && Atomics.load(this.v.ctl, READY) < this.nWorkers) await Bun.sleep(1);
   }
 
   /** Test hook: worker `index` dies half-way through its `afterClaims`-th sub-chunk. */
   injectFault(index: number, afterClaims: number, kind: "throw" | "exit"): void {
-    if (this.sab === null) this.start();
+    if (!this.crew.running) this.start();
     Atomics.store(this.v.ctl, FAULT_KIND, kind === "exit" ? 2 : 1);
     Atomics.store(this.v.ctl, FAULT_AFTER, afterClaims);
     Atomics.store(this.v.ctl, FAULT_WORKER, index);
@@ -215,7 +173,7 @@ export class WorkerPool implements FrameHasher {
           return false;
         }
         if (this.cur >= 0) this.retire(this.cur);
-        if (this.sab === null) return false; // a fault rebuilt the pool while retiring
+        if (!this.crew.running) return false; // a fault rebuilt the pool while retiring
         this.cur = b;
         this.nxt = -1;
         this.refill();
@@ -255,7 +213,7 @@ export class WorkerPool implements FrameHasher {
           if (nb.slots[p] !== slot) continue;
           this.inOrderMisses = 0;
           this.retire(this.cur);
-          if (this.sab === null) return false; // a fault rebuilt the pool while retiring
+          if (!this.crew.running) return false; // a fault rebuilt the pool while retiring
           this.cur = b;
           this.nxt = -1;
           this.refill();
@@ -331,7 +289,7 @@ export class WorkerPool implements FrameHasher {
     const v = this.v.bufs[b]!;
     hashRange(this.reader, v, j << SUB_SHIFT, Math.min(c.n, (j + 1) << SUB_SHIFT));
     Atomics.store(v.done, j, c.seq);
-    this.counters.ownerSubchunks++;
+    this.tally.ownerSubchunks++;
   }
 
   /** Waits until sub-chunk j of buffer b is done; false (hash inline) if no worker is up yet or on a fault. */
@@ -341,7 +299,7 @@ export class WorkerPool implements FrameHasher {
     let d = Atomics.load(done, j);
     if (d === c.seq) return true;
     if (Atomics.load(this.v.ctl, READY) === 0) return false;
-    this.counters.waits++;
+    this.tally.waits++;
     for (let spin = 0; spin < 2000; spin++) if (Atomics.load(done, j) === c.seq) return true;
     const deadline = performance.now() + this.faultMillis;
     for (;;) {
@@ -383,9 +341,9 @@ export class WorkerPool implements FrameHasher {
     Atomics.store(ctl, bufWord(b, CUR), 0);
     Atomics.add(ctl, WAKE, 1);
     Atomics.notify(ctl, WAKE);
-    this.counters.chunks++;
+    this.tally.chunks++;
     this.pagesSent += n;
-    this.counters.dispatchNs += Bun.nanoseconds() - t0;
+    this.tally.dispatchNs += Bun.nanoseconds() - t0;
     return true;
   }
 
@@ -410,7 +368,7 @@ export class WorkerPool implements FrameHasher {
   /** Whether the chunks sent since the last resync served none or under 1/8 of their pages. */
   private inefficient(): boolean {
     const sent = this.pagesSent - this.sentAtResync;
-    const served = this.counters.hits - this.hitsAtResync;
+    const served = this.tally.hits - this.hitsAtResync;
     return sent > 0 && (served === 0 || (sent >= 4 * SUB && served * 8 < sent));
   }
 
@@ -419,9 +377,9 @@ export class WorkerPool implements FrameHasher {
       this.skipResyncs--;
       return;
     }
-    this.counters.resyncs++;
+    this.tally.resyncs++;
     const backOff = this.inefficient();
-    this.hitsAtResync = this.counters.hits;
+    this.hitsAtResync = this.tally.hits;
     this.sentAtResync = this.pagesSent;
     if (this.cur >= 0) this.retire(this.cur);
     if (this.nxt >= 0) this.retire(this.nxt);
@@ -433,7 +391,7 @@ export class WorkerPool implements FrameHasher {
       return;
     }
     this.backoff = 0;
-    if (this.sab === null) {
+    if (!this.crew.running) {
       // not started yet, or rebuilt after a fault: start workers only if there is work
       if (this.order.peek(-1, this.probe, this.probe, 1, Infinity, undefined, this.filter) === 0) return;
       this.start();
@@ -443,71 +401,17 @@ export class WorkerPool implements FrameHasher {
     this.refill();
   }
 
-  // ---- workers --------------------------------------------------------------------------------
+  // ---- workers (pool-workers.ts) -------------------------------------------------------------
   private start(): void {
-    this.incarnation++;
-    this.sab = new SharedArrayBuffer(poolBufferBytes(this.chunkSize));
-    this.v = poolViews(this.sab, this.chunkSize);
-    Atomics.store(this.v.ctl, FAULT_WORKER, -1);
-    for (let b = 0; b < 2; b++) Atomics.store(this.v.ctl, bufWord(b, CUR), CLOSED);
+    this.v = this.crew.start();
     this.chunks[0].seq = this.chunks[1].seq = 0;
     this.cur = this.nxt = -1;
-    this.workers = [];
-    for (let i = 0; i < this.nWorkers; i++) this.workers.push(this.spawn(i));
-  }
-
-  private spawn(index: number): Worker {
-    const w = new Worker(WORKER_URL);
-    const inc = this.incarnation;
-    let onClose!: () => void;
-    this.closing.push(new Promise<void>((r) => (onClose = r)));
-    w.addEventListener("close", () => {
-      onClose();
-      if (!this.closed && inc === this.incarnation && this.workers[index] === w) this.replace(index);
-    });
-    w.addEventListener("error", () => {}); // a crash is handled on "close"
-    w.unref();
-    const init: WorkerInit = { memory: this.memory.handles(), pool: this.sab!, chunk: this.chunkSize, index };
-    w.postMessage(init);
-    return w;
-  }
-
-  /** Worker `index` died while the owner was idle: re-run its claimed sub-chunk, start a new one. */
-  private replace(index: number): void {
-    this.counters.restarts++;
-    const ctl = this.v.ctl;
-    const seq = Atomics.load(ctl, claimSeqWord(index));
-    if (seq !== 0) {
-      const b = Atomics.load(ctl, claimBWord(index));
-      const j = Atomics.load(ctl, claimJWord(index));
-      const v = this.v.bufs[b]!;
-      if (Atomics.load(ctl, bufWord(b, SEQ)) === seq && Atomics.load(v.done, j) !== seq) {
-        const n = Atomics.load(ctl, bufWord(b, N));
-        hashRange(this.reader, v, j << SUB_SHIFT, Math.min(n, (j + 1) << SUB_SHIFT));
-        Atomics.store(v.done, j, seq);
-      }
-      Atomics.store(ctl, claimSeqWord(index), 0);
-    }
-    if (Atomics.load(ctl, FAULT_WORKER) === index) Atomics.store(ctl, FAULT_WORKER, -1);
-    this.workers[index] = this.spawn(index);
   }
 
   /** A sub-chunk never came back: drop every worker and the shared buffer, start afresh. */
   private rebuild(): void {
-    this.counters.restarts++;
-    this.stopAll();
-    this.sab = null; // next hashFrame starts a new incarnation; this call hashes inline
+    this.tally.restarts++;
+    this.crew.stop(true); // next hashFrame starts a new incarnation; this call hashes inline
     this.cur = this.nxt = -1;
-  }
-
-  private stopAll(): void {
-    if (this.sab === null) return;
-    const ctl = this.v.ctl;
-    Atomics.store(ctl, STOP, 1);
-    Atomics.add(ctl, WAKE, 1);
-    Atomics.notify(ctl, WAKE);
-    this.incarnation++;
-    for (const w of this.workers) w.terminate();
-    this.workers = [];
   }
 }
