@@ -46,11 +46,17 @@ export class StableTree {
   private freeIds: number[] = [];
   private nextId = 0;
   readonly frameNode: Int32Array;
-  // counters
+  // Live counters (read by KsmScanner.stats(); written only here, where the kernel changes them).
+  /** ksm_pages_shared: +1 when an item is appended to a node with an empty list, -1 when a
+   * node's last item is removed (removeItem, or removeNode un-listing a stale node). */
   pagesShared = 0;
+  /** ksm_pages_sharing: +1 per item appended to a node that already lists one, -1 per such item removed. */
   pagesSharing = 0;
+  /** ksm_stable_node_chains: +1 when a chain is made (makeChain), -1 when one is freed or collapses to its one dup. */
   chains = 0;
+  /** ksm_stable_node_dups: +1 per dup added to a chain, -1 per dup that leaves one (removed, or the last one when its chain collapses into it). */
   dups = 0;
+  /** max_page_sharing (the scanner's knob, copied here). */
   maxPageSharing = 256;
   /** Simulated time in ms (the scanner advances it by sleep_millisecs per batch). */
   clockMs = 0;
