@@ -27,6 +27,7 @@ import { InvalidArgumentError, OutOfMachineMemoryError, VmdedupError } from "./e
 import { Guest, type GuestOptions } from "./guest.ts";
 import { FrameState, MachineMemory, PAGE_SIZE, ZERO_PAGE } from "./machine-memory.ts";
 import { PageTable } from "./page-table.ts";
+import { FrameMapper } from "./frame-mapper.ts";
 import { auditHypervisor } from "./audit.ts";
 
 export interface HypervisorOptions {
@@ -75,24 +76,10 @@ export class Hypervisor {
   private liveGuests: Guest[] = [];
   /** Whether shareByHandle/mapZeroByHandle compare the bytes too (see HypervisorOptions). */
   readonly verifyMerges: boolean;
-  // Live counters, kept incrementally where the mappings change (read-only outside: getters below).
-  /** Live guest pages mapping a frame: +1 on populate, -1 on discard and guest destruction. */
-  private nPopulated = 0;
-  /** SHARED frames: +1 when share makes a PRIVATE frame SHARED, -1 when one is freed or turns PRIVATE. */
-  private nSharedFrames = 0;
-  /** Mappings of SHARED frames beyond the first: +1 per mapping linked to an already SHARED frame
-   * (or counted when the frame becomes SHARED), -1 per such mapping removed while others remain. */
-  private nSharingMappings = 0;
-  /** Mappings of the zero frame: +1 when a slot is linked to it, -1 when one is unlinked. */
-  private nZeroMapped = 0;
-  /** Writes to a SHARED or zero-mapped page (each breaks its sharing). */
-  private nCowBreaks = 0;
-  /** CoW breaks that copied the page into a new frame (not the last sharer writing in place). */
-  private nCowCopies = 0;
-  /** PV page-table rewrites: +1 per remap of an existing entry of a PV guest. */
-  private nPtUpdates = 0;
   /** +1 whenever a guest is created or destroyed (scanners compare it to notice both). */
   private nGuestEpoch = 0;
+  /** The mapping primitives and the paging counters they keep (frame-mapper.ts). */
+  private readonly map: FrameMapper;
 
   constructor(opts: HypervisorOptions) {
     const frames = opts?.frames;
@@ -103,28 +90,29 @@ export class Hypervisor {
     this.verifyMerges = verify;
     this.memory = new MachineMemory(frames);
     this.zeroFrame = this.memory.zeroFrame;
+    this.map = new FrameMapper(this.memory, this.pageTable, this.guestById);
   }
 
   get populatedPages(): number {
-    return this.nPopulated;
+    return this.map.populated;
   }
   get sharedFrames(): number {
-    return this.nSharedFrames;
+    return this.map.sharedFrames;
   }
   get sharingMappings(): number {
-    return this.nSharingMappings;
+    return this.map.sharingMappings;
   }
   get zeroMapped(): number {
-    return this.nZeroMapped;
+    return this.map.zeroMapped;
   }
   get cowBreaks(): number {
-    return this.nCowBreaks;
+    return this.map.cowBreaks;
   }
   get cowCopies(): number {
-    return this.nCowCopies;
+    return this.map.cowCopies;
   }
   get ptUpdates(): number {
-    return this.nPtUpdates;
+    return this.map.ptUpdates;
   }
   get guestEpoch(): number {
     return this.nGuestEpoch;
@@ -158,9 +146,9 @@ export class Hypervisor {
       const slot = g.slotBase + gfn;
       const f = sf[slot]!;
       if (f < 0) continue;
-      this.unmapSlot(slot, f);
+      this.map.unmapSlot(slot, f);
       sf[slot] = -1;
-      this.nPopulated--;
+      this.map.populated--;
     }
     g.destroyed = true;
     this.liveGuests = this.liveGuests.filter((x) => x !== g);
@@ -196,82 +184,6 @@ export class Hypervisor {
       );
   }
 
-  // ---- mapping primitives (accounting in one place) ---------------------------------------
-
-  private linkSlot(slot: number, f: number): void {
-    const m = this.memory;
-    const pt = this.pageTable;
-    const head = m.frameRmapHead[f]!;
-    pt.slotPrev[slot] = -1;
-    pt.slotNext[slot] = head;
-    if (head >= 0) pt.slotPrev[head] = slot;
-    m.frameRmapHead[f] = slot;
-    pt.slotFrame[slot] = f;
-    m.frameRefcount[f]!++;
-    if (f === this.zeroFrame) this.nZeroMapped++;
-    else if (m.frameState[f] === FrameState.SHARED) this.nSharingMappings++;
-  }
-
-  /** Maps slot to f. `remap`: an existing entry is rewritten (counts a PV page-table update). */
-  private mapSlot(slot: number, f: number, remap: boolean): void {
-    this.linkSlot(slot, f);
-    const g = this.guestById[this.pageTable.slotGuest[slot]!]!;
-    if (g.mode === "pv") {
-      g.frameTable[slot - g.slotBase] = f;
-      if (remap) this.nPtUpdates++;
-    }
-  }
-
-  /** Removes slot from f's reverse map; frees f when its last mapping goes. Leaves slotFrame. */
-  private unmapSlot(slot: number, f: number): void {
-    const m = this.memory;
-    const pt = this.pageTable;
-    const prev = pt.slotPrev[slot]!;
-    const next = pt.slotNext[slot]!;
-    if (prev >= 0) pt.slotNext[prev] = next;
-    else m.frameRmapHead[f] = next;
-    if (next >= 0) pt.slotPrev[next] = prev;
-    pt.slotNext[slot] = -1;
-    pt.slotPrev[slot] = -1;
-    const g = this.guestById[pt.slotGuest[slot]!]!;
-    if (g.mode === "pv") g.frameTable[slot - g.slotBase] = -1;
-    const rc = --m.frameRefcount[f]!;
-    if (f === this.zeroFrame) {
-      this.nZeroMapped--;
-      return;
-    }
-    if (m.frameState[f] === FrameState.SHARED) {
-      if (rc > 0) this.nSharingMappings--;
-      else this.nSharedFrames--;
-    }
-    if (rc === 0) m.freeFrame(f);
-  }
-
-  private markShared(f: number): void {
-    const m = this.memory;
-    if (m.frameState[f] !== FrameState.PRIVATE) return;
-    m.frameState[f] = FrameState.SHARED;
-    this.nSharedFrames++;
-    this.nSharingMappings += m.frameRefcount[f]! - 1;
-  }
-
-  /** A SHARED frame with exactly one mapping left becomes PRIVATE (no copy). */
-  private markPrivate(f: number): void {
-    this.memory.frameState[f] = FrameState.PRIVATE;
-    this.nSharedFrames--;
-  }
-
-  /** Moves slot from frame `from` to a fresh private frame holding a copy (or zeros). */
-  private moveToCopy(slot: number, from: number): number {
-    const m = this.memory;
-    const nf = m.allocFrame();
-    if (from === this.zeroFrame) m.zeroFill(nf);
-    else m.copyFrame(from, nf);
-    this.unmapSlot(slot, from);
-    this.mapSlot(slot, nf, true);
-    return nf;
-  }
-
   // ---- guest page operations --------------------------------------------------------------
 
   /** @internal */ writePage(g: Guest, gfn: number, offset: number, bytes: Uint8Array): void {
@@ -286,21 +198,21 @@ export class Hypervisor {
       this.needFrames(1, `populating ${g.name} gfn ${gfn}`);
       f = m.allocFrame();
       if (bytes.length !== PAGE_SIZE) m.zeroFill(f);
-      this.mapSlot(slot, f, false);
-      this.nPopulated++;
+      this.map.mapSlot(slot, f, false);
+      this.map.populated++;
     } else if (f === this.zeroFrame) {
       this.needFrames(1, `CoW break of zero-mapped ${g.name} gfn ${gfn}`);
-      f = this.moveToCopy(slot, f);
-      this.nCowBreaks++;
+      f = this.map.moveToCopy(slot, f);
+      this.map.cowBreaks++;
     } else if (m.frameState[f] === FrameState.SHARED) {
       if (m.frameRefcount[f] === 1) {
-        this.markPrivate(f);
+        this.map.markPrivate(f);
       } else {
         this.needFrames(1, `CoW break of ${g.name} gfn ${gfn}`);
-        f = this.moveToCopy(slot, f);
-        this.nCowCopies++;
+        f = this.map.moveToCopy(slot, f);
+        this.map.cowCopies++;
       }
-      this.nCowBreaks++;
+      this.map.cowBreaks++;
     }
     m.segmentOf(f).set(bytes, m.byteOffset(f) + offset);
     m.frameWriteGen[f] = (m.frameWriteGen[f]! + 1) >>> 0;
@@ -335,9 +247,9 @@ export class Hypervisor {
       const slot = g.slotBase + gfn + i;
       const f = sf[slot]!;
       if (f < 0) continue;
-      this.unmapSlot(slot, f);
+      this.map.unmapSlot(slot, f);
       sf[slot] = -1;
-      this.nPopulated--;
+      this.map.populated--;
     }
   }
 
@@ -360,7 +272,7 @@ export class Hypervisor {
     if (f2 === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away; use mapZero on ${g1.name} gfn ${gfn1}`);
     if (!this.memory.framesEqual(f1, f2))
       throw new InvalidArgumentError(`content differs: ${g1.name} gfn ${gfn1} and ${g2.name} gfn ${gfn2} are not identical`);
-    this.moveMappings(f1, f2);
+    this.map.moveMappings(f1, f2);
   }
 
   /**
@@ -381,18 +293,7 @@ export class Hypervisor {
     if (moveFrame === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away (slot ${moveSlot})`);
     if (this.verifyMerges && !this.memory.framesEqual(keepFrame, moveFrame))
       throw new InvalidArgumentError(`content differs: frames ${keepFrame} (slot ${keepSlot}) and ${moveFrame} (slot ${moveSlot}) are not identical`);
-    this.moveMappings(keepFrame, moveFrame);
-  }
-
-  /** f1 becomes SHARED; every mapping of f2 moves onto it; f2 is freed with its last mapping. */
-  private moveMappings(f1: number, f2: number): void {
-    this.markShared(f1);
-    const m = this.memory;
-    while (m.frameRmapHead[f2]! >= 0) {
-      const slot = m.frameRmapHead[f2]!;
-      this.unmapSlot(slot, f2); // frees f2 with its last mapping
-      this.mapSlot(slot, f1, true);
-    }
+    this.map.moveMappings(keepFrame, moveFrame);
   }
 
   /** Maps one populated, all-zero page onto the canonical zero frame. */
@@ -403,8 +304,8 @@ export class Hypervisor {
     if (f < 0) throw new InvalidArgumentError(`cannot map unpopulated ${g.name} gfn ${gfn} to the zero frame`);
     if (f === this.zeroFrame) return;
     if (!this.memory.isZeroFrameContent(f)) throw new InvalidArgumentError(`${g.name} gfn ${gfn} is not all zeros`);
-    this.unmapSlot(slot, f);
-    this.mapSlot(slot, this.zeroFrame, true);
+    this.map.unmapSlot(slot, f);
+    this.map.mapSlot(slot, this.zeroFrame, true);
   }
 
   /**
@@ -417,8 +318,8 @@ export class Hypervisor {
       throw new InvalidArgumentError(`stale zero-map handle: slot ${slot} frame ${frame} gen ${gen} (now frame ${sf[slot]})`);
     if (frame === this.zeroFrame) return;
     if (this.verifyMerges && !this.memory.isZeroFrameContent(frame)) throw new InvalidArgumentError(`slot ${slot} (frame ${frame}) is not all zeros`);
-    this.unmapSlot(slot, frame);
-    this.mapSlot(slot, this.zeroFrame, true);
+    this.map.unmapSlot(slot, frame);
+    this.map.mapSlot(slot, this.zeroFrame, true);
   }
 
   /** Gives gfn a private frame with the same content. */
@@ -429,26 +330,26 @@ export class Hypervisor {
     if (f < 0) return;
     if (f === this.zeroFrame) {
       this.needFrames(1, `unsharing zero-mapped ${g.name} gfn ${gfn}`);
-      this.moveToCopy(slot, f);
+      this.map.moveToCopy(slot, f);
     } else if (this.memory.frameState[f] === FrameState.SHARED) {
-      if (this.memory.frameRefcount[f] === 1) this.markPrivate(f);
+      if (this.memory.frameRefcount[f] === 1) this.map.markPrivate(f);
       else {
         this.needFrames(1, `unsharing ${g.name} gfn ${gfn}`);
-        this.moveToCopy(slot, f);
+        this.map.moveToCopy(slot, f);
       }
     }
   }
 
   /** Every page gets a private frame again (like KSM run=2). All-or-nothing. */
   unmergeAll(): void {
-    this.needFrames(this.nSharingMappings + this.nZeroMapped, `unmerging everything`);
+    this.needFrames(this.map.sharingMappings + this.map.zeroMapped, `unmerging everything`);
     const m = this.memory;
     for (let f = 0; f < m.frames; f++) {
       if (m.frameState[f] !== FrameState.SHARED) continue;
-      while (m.frameRefcount[f]! > 1) this.moveToCopy(m.frameRmapHead[f]!, f);
-      this.markPrivate(f);
+      while (m.frameRefcount[f]! > 1) this.map.moveToCopy(m.frameRmapHead[f]!, f);
+      this.map.markPrivate(f);
     }
-    while (m.frameRmapHead[this.zeroFrame]! >= 0) this.moveToCopy(m.frameRmapHead[this.zeroFrame]!, this.zeroFrame);
+    while (m.frameRmapHead[this.zeroFrame]! >= 0) this.map.moveToCopy(m.frameRmapHead[this.zeroFrame]!, this.zeroFrame);
   }
 
   // ---- reporting ----------------------------------------------------------------------------
@@ -462,13 +363,13 @@ export class Hypervisor {
       framesUsed: m.frames - m.freeCount,
       framesFree: m.freeCount,
       guestPages,
-      populatedPages: this.nPopulated,
-      sharedFrames: this.nSharedFrames,
-      sharingMappings: this.nSharingMappings,
-      zeroMapped: this.nZeroMapped,
-      cowBreaks: this.nCowBreaks,
-      cowCopies: this.nCowCopies,
-      ptUpdates: this.nPtUpdates,
+      populatedPages: this.map.populated,
+      sharedFrames: this.map.sharedFrames,
+      sharingMappings: this.map.sharingMappings,
+      zeroMapped: this.map.zeroMapped,
+      cowBreaks: this.map.cowBreaks,
+      cowCopies: this.map.cowCopies,
+      ptUpdates: this.map.ptUpdates,
     };
   }
 
