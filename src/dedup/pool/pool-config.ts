@@ -58,3 +58,13 @@ export function warnIfMoreThanCores(workers: number): void {
 export function resetCoreWarning(): void {
   warnedCores = false;
 }
+
+/** One of the pool's two chunks of upcoming visits (owner-private bookkeeping; the shared part is in protocol.ts). */
+export interface Chunk {
+  slots: Int32Array; // owner-private: the slot of each position
+  n: number;
+  seq: number; // 0: not open
+  ptr: number;
+  passEnd: boolean; // the pass ends after the last position
+  nextAfter: number; // not passEnd: peek the next chunk after this position of the order
+}

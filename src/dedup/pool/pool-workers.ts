@@ -1,10 +1,17 @@
 /**
  * The worker threads of a WorkerPool and the shared buffer they hash into, one "incarnation" at
- * a time (see worker-pool.ts, "Faults"): start() makes a fresh shared buffer and spawns the
+ * a time (see "Faults" below): start() makes a fresh shared buffer and spawns the
  * workers; a worker that dies while its incarnation is current is replaced at once, after its
  * claimed sub-chunk is re-run by the owner (no page is lost or hashed twice); stop() terminates
  * them all, and stop(true) also drops the buffer, so that a late write of a stuck worker cannot
  * land in a buffer that is reused.
+ *
+ * Faults. The owner never blocks for long: waiting on a sub-chunk gives up after faultMillis and
+ * then rebuilds the pool (terminates every worker, new shared buffer so that a late write of a
+ * stuck worker cannot land in a reused chunk, new workers) and hashes inline. A worker that dies
+ * while the owner is idle is seen through its "close" event: its claimed sub-chunk is re-run by
+ * the owner and the worker replaced. Either way no page is lost or counted twice: results are
+ * only ever a cache, validated per visit.
  */
 import type { MachineMemory } from "../../hypervisor/index.ts";
 import type { WorkerInit } from "./hash-worker.ts";

@@ -28,17 +28,13 @@
  * Workers start lazily with the first chunk (a scanner that never hashes spawns nothing); until
  * one is READY the owner hashes inline.
  *
- * Faults. The owner never blocks for long: waiting on a sub-chunk gives up after faultMillis and
- * then rebuilds the pool (terminates every worker, new shared buffer so that a late write of a
- * stuck worker cannot land in a reused chunk, new workers) and hashes inline. A worker that dies
- * while the owner is idle is seen through its "close" event: its claimed sub-chunk is re-run by
- * the owner and the worker replaced. Either way no page is lost or counted twice: results are
- * only ever a cache, validated per visit.
+ * Faults: waiting on a sub-chunk gives up after faultMillis and rebuilds the pool; a worker that
+ * dies is replaced (pool-workers.ts). Results are only ever a cache, validated per visit.
  */
 import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
 import type { FrameHasher } from "../fingerprint.ts";
 import type { HashAheadFilter, PeekResult, VisitOrder } from "../visit-order.ts";
-import { DEFAULT_CHUNK, MATCH_WINDOW, MISSES_BEFORE_RESYNC, PEEK_WINDOW_CHUNKS, type PoolCounters, type PoolOptions } from "./pool-config.ts";
+import { DEFAULT_CHUNK, MATCH_WINDOW, MISSES_BEFORE_RESYNC, PEEK_WINDOW_CHUNKS, type Chunk, type PoolCounters, type PoolOptions } from "./pool-config.ts";
 import { PoolWorkers } from "./pool-workers.ts";
 import {
   CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, SUB, SUB_SHIFT, WAKE,
@@ -48,14 +44,6 @@ import {
 const tmp64 = new BigUint64Array(1);
 const tmp32 = new Uint32Array(tmp64.buffer);
 
-interface Chunk {
-  slots: Int32Array; // owner-private: the slot of each position
-  n: number;
-  seq: number; // 0: not open
-  ptr: number;
-  passEnd: boolean; // the pass ends after the last position
-  nextAfter: number; // not passEnd: peek the next chunk after this position of the order
-}
 
 export class WorkerPool implements FrameHasher {
   hi = 0;
