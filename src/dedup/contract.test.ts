@@ -4,8 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { BusyError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
-import { POLICIES, createScanner, maxSharing, type Policy } from "./index.ts";
+import { AuditError, BusyError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
+import { POLICIES, createScanner, maxSharing, type Policy, type Scanner } from "./index.ts";
 
 const PAGE = 4096;
 
@@ -40,15 +40,69 @@ function savedPages(hv: Hypervisor): number {
   return s.sharingMappings + s.zeroMapped;
 }
 
+/** The paging model and the scanner's own structures, both checked from scratch. */
+function audit(hv: Hypervisor, s: Scanner): void {
+  hv.audit();
+  s.audit();
+}
+
 function snapshot(guests: Guest[]): Uint8Array[][] {
   return guests.map((g) => Array.from({ length: g.pages }, (_, i) => g.read(i)));
 }
+
+/**
+ * Per policy, a deliberate corruption of one of its own structures (after a merging scan of the
+ * static image) that scanner.audit() must name. Returns a function that undoes it.
+ */
+type Internals = Record<string, any>;
+const CORRUPT: Record<Policy, { what: RegExp; corrupt: (s: Internals, hv: Hypervisor) => () => void }> = {
+  none: {
+    what: /registration: count/,
+    corrupt: (s) => {
+      const r = s.registration.registered as Uint8Array;
+      r[3] ^= 1;
+      return () => void (r[3] ^= 1);
+    },
+  },
+  vmdedup: {
+    what: /no longer has the entry's fingerprint|between the entry and its home/,
+    corrupt: (s) => {
+      const ix = s.index;
+      let p = 0;
+      while (ix.frame[p] < 0 || ix.aux[p] !== -1) p++; // a shared entry
+      ix.keyLo[p] ^= 0x8000;
+      return () => void (ix.keyLo[p] ^= 0x8000);
+    },
+  },
+  esx: {
+    what: /hint for slot \d+ under a fingerprint that is not the slot's/,
+    corrupt: (s) => {
+      const ix = s.index;
+      let p = 0;
+      while (ix.frame[p] < 0 || ix.aux[p] < 0) p++; // a hint
+      const slot = ix.aux[p];
+      s.slots.hashHi[slot] ^= 1;
+      return () => void (s.slots.hashHi[slot] ^= 1);
+    },
+  },
+  ksm: {
+    what: /stable tree out of order/,
+    corrupt: (s) => {
+      const st = s.stable;
+      const order: number[] = st.tree.toArray();
+      const [a, b] = [order[0], order[order.length - 1]];
+      const swap = () => ([st.kpfn[a], st.kpfn[b], st.frameNode[st.kpfn[a]], st.frameNode[st.kpfn[b]]] = [st.kpfn[b], st.kpfn[a], a, b]);
+      swap();
+      return swap;
+    },
+  },
+};
 
 for (const policy of POLICIES) {
   const merges = policy !== "none";
   describe(`contract: ${policy}`, () => {
     test("options are validated; one scanner per hypervisor", async () => {
-      const hv = new Hypervisor({ frames: 8 });
+      const hv = new Hypervisor({ frames: 8, verifyMerges: true });
       expect(() => createScanner(hv, { policy, maxPageSharing: 1 })).toThrow(InvalidArgumentError);
       expect(() => createScanner(hv, { policy, workers: -1 })).toThrow(InvalidArgumentError);
       expect(() => createScanner(hv, { policy, workers: 1.5 })).toThrow(InvalidArgumentError);
@@ -71,12 +125,33 @@ for (const policy of POLICIES) {
       hv.audit();
     });
 
+    test("audit names a deliberately corrupted structure of the policy, and passes once it is undone", async () => {
+      const hv = new Hypervisor({ frames: 128, verifyMerges: true });
+      staticImage(hv);
+      const s = createScanner(hv, { policy });
+      await s.fullScans(3);
+      audit(hv, s);
+      const internals = s as unknown as Internals;
+      const undo = CORRUPT[policy].corrupt(internals, hv);
+      expect(() => s.audit()).toThrow(AuditError);
+      expect(() => s.audit()).toThrow(CORRUPT[policy].what);
+      undo();
+      audit(hv, s);
+      // a corrupted counter is caught as well
+      if (policy === "ksm") internals.stable.pagesSharing++;
+      else if (policy === "none") internals.registration.nRegistered++;
+      else internals.slots.kindCount[1]++;
+      expect(() => s.audit()).toThrow(/pages_sharing|registration: count|kindCount/);
+      await s.close();
+    });
+
     test("a static image reaches the oracle's saving and reads never change", async () => {
-      const hv = new Hypervisor({ frames: 128 });
+      const hv = new Hypervisor({ frames: 128, verifyMerges: true });
       const guests = staticImage(hv);
       const before = snapshot(guests);
       const s = createScanner(hv, { policy, pagesToScan: 7 });
       await s.fullScans(4);
+      audit(hv, s);
       expect(s.stats().fullScans).toBe(4);
       expect(snapshot(guests)).toEqual(before);
       const expected = merges ? expectedSaving(hv, s.options.useZeroPages) : 0;
@@ -84,16 +159,17 @@ for (const policy of POLICIES) {
       const st = s.stats();
       expect(st.pagesSharing + st.zeroPages).toBe(expected);
       if (merges) expect(st.pagesShared).toBe(hv.stats().sharedFrames);
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
     test("stopped scanners do nothing; run=2 unmerges everything", async () => {
-      const hv = new Hypervisor({ frames: 128 });
+      const hv = new Hypervisor({ frames: 128, verifyMerges: true });
       const guests = staticImage(hv);
       const before = snapshot(guests);
       const s = createScanner(hv, { policy });
       await s.fullScans(3);
+      audit(hv, s);
       const saved = savedPages(hv);
       expect(saved).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
       s.setRun(0);
@@ -102,6 +178,7 @@ for (const policy of POLICIES) {
       expect(savedPages(hv)).toBe(saved); // run=0 keeps merges
       const scanned = s.stats().pagesScanned;
       s.setRun(2);
+      audit(hv, s);
       expect(s.run).toBe(2);
       expect(await s.scan()).toBe(0);
       await expect(s.fullScans(1)).rejects.toThrow(VmdedupError);
@@ -111,38 +188,44 @@ for (const policy of POLICIES) {
       expect(snapshot(guests)).toEqual(before);
       s.setRun(1);
       await s.fullScans(3);
+      audit(hv, s);
       expect(savedPages(hv)).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
     test("nothing registered: fullScans resolves at once and counts nothing", async () => {
-      const hv = new Hypervisor({ frames: 128 });
+      const hv = new Hypervisor({ frames: 128, verifyMerges: true });
       const [a] = staticImage(hv);
       const s = createScanner(hv, { policy, mergeAny: false });
       await s.fullScans(2);
+      audit(hv, s);
       expect(s.stats().fullScans).toBe(0);
       expect(await s.scan()).toBe(0);
       s.register(a!);
       await s.fullScans(3);
+      audit(hv, s);
       expect(s.stats().fullScans).toBe(3);
       expect(() => s.register(a!, 40)).toThrow(InvalidArgumentError);
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
     test("unregister unmerges its range, is all-or-nothing, and the rest stays merged", async () => {
-      const hv = new Hypervisor({ frames: 64 });
+      const hv = new Hypervisor({ frames: 64, verifyMerges: true });
       const guests = staticImage(hv);
       const before = snapshot(guests);
       const s = createScanner(hv, { policy });
       await s.fullScans(3);
+      audit(hv, s);
       const [a, b] = guests as [Guest, Guest];
       s.unregister(b, 0, 16);
+      audit(hv, s);
       for (let i = 0; i < 16; i++) expect(b.isShared(i) || b.frameOf(i) === hv.zeroFrame).toBe(false);
       expect(snapshot(guests)).toEqual(before);
-      hv.audit();
+      audit(hv, s);
       await s.fullScans(2);
+      audit(hv, s);
       for (let i = 0; i < 16; i++) expect(b.isShared(i) || b.frameOf(i) === hv.zeroFrame).toBe(false);
       if (merges) expect(a.isShared(0)).toBe(true);
       // fill the machine, then an unregister that needs frames must change nothing
@@ -154,56 +237,64 @@ for (const policy of POLICIES) {
         expect(() => s.unregister(a)).toThrow(OutOfMachineMemoryError);
         expect(JSON.stringify(hv.stats())).toBe(st);
       }
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
     test("a guest created during a pass joins at the next pass; destroyed guests drop out", async () => {
-      const hv = new Hypervisor({ frames: 256 });
+      const hv = new Hypervisor({ frames: 256, verifyMerges: true });
       staticImage(hv);
       const s = createScanner(hv, { policy, pagesToScan: 5 });
       await s.scan();
+      audit(hv, s);
       const late = hv.createGuest({ pages: 16, name: "late" });
       for (let i = 0; i < 16; i++) late.write(i, 0, content(1 + (i % 3)));
       const scannedBefore = s.stats().pagesScanned;
       await s.fullScans(1); // finishes the current pass only
+      audit(hv, s);
       if (merges && policy !== "esx") expect(s.stats().pagesScanned - scannedBefore).toBe(48 - 5);
       for (let i = 0; i < 16; i++) expect(late.isShared(i)).toBe(false);
       await s.fullScans(3);
+      audit(hv, s);
       if (merges) expect(late.isShared(0)).toBe(true);
       expect(savedPages(hv)).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
       hv.destroyGuest(late);
+      audit(hv, s);
       await s.fullScans(2);
+      audit(hv, s);
       expect(savedPages(hv)).toBe(merges ? expectedSaving(hv, s.options.useZeroPages) : 0);
       const st = s.stats();
       expect(st.pagesSharing + st.zeroPages).toBe(savedPages(hv));
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
     test("hash collisions never merge different content", async () => {
-      const hv = new Hypervisor({ frames: 128 });
+      const hv = new Hypervisor({ frames: 128, verifyMerges: true });
       const guests = staticImage(hv);
       const before = snapshot(guests);
       const s = createScanner(hv, { policy, fingerprintOverride: () => 0n });
       await s.fullScans(4);
+      audit(hv, s);
       expect(snapshot(guests)).toEqual(before);
       expect(savedPages(hv)).toBeLessThanOrEqual(expectedSaving(hv, true));
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
     test("maxPageSharing cannot change while pages are shared", async () => {
-      const hv = new Hypervisor({ frames: 128 });
+      const hv = new Hypervisor({ frames: 128, verifyMerges: true });
       staticImage(hv);
       const s = createScanner(hv, { policy });
       await s.fullScans(3);
+      audit(hv, s);
       s.set({ maxPageSharing: 256 }); // the current value is fine
       if (merges) expect(() => s.set({ maxPageSharing: 16 })).toThrow(BusyError);
       s.setRun(2);
+      audit(hv, s);
       s.set({ maxPageSharing: 16 });
       expect(s.options.maxPageSharing).toBe(16);
-      hv.audit();
+      audit(hv, s);
       await s.close();
     });
 
@@ -217,7 +308,7 @@ for (const policy of POLICIES) {
       );
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), fc.boolean(), async (ops, pv) => {
-          const hv = new Hypervisor({ frames: 40 });
+          const hv = new Hypervisor({ frames: 40, verifyMerges: true });
           const guests = [0, 1].map((i) => hv.createGuest({ pages: 12, mode: pv ? "pv" : "hvm", name: `g${i}` }));
           const shadow = guests.map(() => Array.from({ length: 12 }, () => new Uint8Array(PAGE)));
           const s = createScanner(hv, { policy, pagesToScan: 5, maxPageSharing: 3 });
@@ -235,9 +326,10 @@ for (const policy of POLICIES) {
               } else if (o.k === "scan") await s.scan(o.n);
               else await s.fullScans(1);
               for (let g = 0; g < 2; g++) for (let p = 0; p < 12; p++) expect(guests[g]!.read(p)).toEqual(shadow[g]![p]!);
-              hv.audit();
+              audit(hv, s);
             }
             await s.fullScans(3);
+            audit(hv, s);
             const capped = merges ? expectedSavingCapped(hv, s.options.useZeroPages, 3) : 0;
             // With a cap, merging is not always able to reach the capped oracle: hv.share moves a
             // whole frame's mappings, so frames holding 3+3+2 mappings of one content under a cap
@@ -245,7 +337,7 @@ for (const policy of POLICIES) {
             // content together. Never above it, and the uncapped static tests check exactness.
             expect(savedPages(hv)).toBeLessThanOrEqual(capped);
             if (capped > 0) expect(savedPages(hv)).toBeGreaterThan(0);
-            hv.audit();
+            audit(hv, s);
           } finally {
             await s.close();
           }

@@ -1,10 +1,19 @@
 import { InvalidArgumentError, type Hypervisor } from "../hypervisor/index.ts";
-import { EsxScanner } from "./esx/esx-scanner.ts";
-import { KsmScanner } from "./ksm/ksm-scanner.ts";
+import { EsxHashAhead, EsxScanner } from "./esx/esx-scanner.ts";
+import { ShuffledOrder } from "./esx/shuffled-order.ts";
+import type { FrameHasher } from "./fingerprint.ts";
+import { FrameComparer } from "./frame-comparer.ts";
+import { HashSlots } from "./hash/hash-slots.ts";
+import { KsmHashAhead, KsmScanner } from "./ksm/ksm-scanner.ts";
+import { RmapItems } from "./ksm/rmap-items.ts";
+import { StableTree } from "./ksm/stable-tree.ts";
 import { NoneScanner } from "./none.ts";
-import { claimScanner, validateKnobs } from "./scanner-base.ts";
+import { createFrameHasher } from "./pool/index.ts";
+import { Registration } from "./registration.ts";
+import { claimScanner, emptyWork, validateKnobs, type ScannerParts } from "./scanner-base.ts";
 import { POLICIES, type ResolvedScannerOptions, type Scanner, type ScannerOptions } from "./types.ts";
-import { VmdedupScanner } from "./vmdedup/vmdedup-scanner.ts";
+import { AscendingOrder, NonZeroFrames, type HashAheadFilter, type VisitOrder } from "./visit-order.ts";
+import { VmdedupHashAhead, VmdedupScanner } from "./vmdedup/vmdedup-scanner.ts";
 
 /** Largest worker count accepted; more than the cores is allowed (with a warning), absurd is not. */
 export const MAX_WORKERS = 64;
@@ -38,14 +47,44 @@ export function resolveScannerOptions(opts: ScannerOptions): ResolvedScannerOpti
 export function createScanner(hv: Hypervisor, opts: ScannerOptions): Scanner {
   const o = resolveScannerOptions(opts);
   claimScanner(hv);
+  return composeScanner(hv, o);
+}
+
+/** Makes the hasher of a scanner from its visit order and hash-ahead filter. */
+export type HasherFactory = (order: VisitOrder, filter: HashAheadFilter) => FrameHasher;
+
+/**
+ * @internal Builds the parts in dependency order, each complete before the next: work counters
+ * and the comparer that counts into them, registration, visit order, the policy's own state and
+ * its hash-ahead filter, the hasher (a worker pool peeks the order through the filter), then the
+ * scanner, which only stores them. Tests pass `makeHasher` to record hashing (hv not claimed).
+ */
+export function composeScanner(hv: Hypervisor, o: ResolvedScannerOptions, makeHasher?: HasherFactory): Scanner {
+  const work = emptyWork();
+  const comparer = new FrameComparer(hv.memory, work);
+  const registration = new Registration();
+  const order: VisitOrder = o.policy === "esx" ? new ShuffledOrder(hv, registration, o.seed) : new AscendingOrder(hv, registration);
+  const parts = (hashAhead: HashAheadFilter): ScannerParts => ({
+    hv, options: o, work, comparer, registration, order, hashAhead,
+    hasher: makeHasher ? makeHasher(order, hashAhead) : createFrameHasher(hv.memory, o, order, hashAhead),
+  });
   switch (o.policy) {
-    case "ksm":
-      return new KsmScanner(hv, o);
-    case "vmdedup":
-      return new VmdedupScanner(hv, o);
-    case "esx":
-      return new EsxScanner(hv, o);
+    case "ksm": {
+      const items = new RmapItems();
+      const stable = new StableTree(hv, items, comparer, work);
+      stable.maxPageSharing = o.maxPageSharing;
+      stable.pruneMillisecs = o.stableNodeChainsPruneMillisecs;
+      return new KsmScanner(parts(new KsmHashAhead(hv, stable)), items, stable);
+    }
+    case "vmdedup": {
+      const slots = new HashSlots();
+      return new VmdedupScanner(parts(new VmdedupHashAhead(hv, slots)), slots);
+    }
+    case "esx": {
+      const slots = new HashSlots();
+      return new EsxScanner(parts(new EsxHashAhead(hv, slots)), slots, order as ShuffledOrder);
+    }
     case "none":
-      return new NoneScanner(hv, o);
+      return new NoneScanner(parts(new NonZeroFrames(hv)));
   }
 }

@@ -127,9 +127,9 @@ export async function registerPageBenchmarks(scale = 1): Promise<Registered> {
 
 /** Hash index lookup and insert+remove at the size of a full host's pages, against a JS Map. */
 async function registerIndexBenchmarks(scale: number): Promise<Registered> {
-  let HashIndex: typeof import("./vmdedup/hash-index.ts").HashIndex;
+  let HashIndex: typeof import("./hash/hash-index.ts").HashIndex;
   try {
-    ({ HashIndex } = await import("./vmdedup/hash-index.ts"));
+    ({ HashIndex } = await import("./hash/hash-index.ts"));
   } catch (e) {
     return { pairs: [], skipped: [{ name: "hash index", reason: `src/dedup/vmdedup/hash-index.ts: ${(e as Error).message}` }] };
   }

@@ -19,6 +19,8 @@ export class NoneScanner extends ScannerBase {
     if (this.registeredCount > 0) this.fullScanCount = before + n;
   }
   protected visit(): void {}
+  /** Nothing of its own to check (registration is checked by ScannerBase.audit). */
+  protected auditPolicy(): void {}
   protected dropSlots(): void {}
   protected resetAll(): void {}
   protected growSlots(): void {}

@@ -1,70 +1,112 @@
 /**
  * What every dedup policy shares: registration (MADV_MERGEABLE / mergeAny), the run switch, and
- * the scan cursor that walks registered pages the way ksm_do_scan does.
+ * the one batch loop that walks the scanner's VisitOrder the way ksm_do_scan does.
  *
- * Cursor. A pass visits the guests that were alive when it started, in creation order, and
- * their pages in ascending gfn. Unpopulated and unregistered pages are passed over without a
- * visit. A guest created during a pass joins at the next one (the kernel inserts a new mm behind
- * the scan cursor). scan(n) visits up to n pages; pages a policy decides to skip (smart scan)
- * count in pagesSkipped and do not use up the batch; reaching the end of the pass ends the batch,
- * bumps fullScans and calls onPassEnd(); the next batch starts a new pass (onPassStart()).
+ * Construction. createScanner builds every part first, fully: the work counters, the one
+ * FrameComparer, the Registration, the VisitOrder, the policy's own state and the hasher (a
+ * worker pool peeks the VisitOrder through the policy's HashAheadFilter); then the scanner,
+ * which only stores them (ScannerParts). Nothing runs during construction: the first public call
+ * syncs with the hypervisor (registers the guests, sizes the per-slot arrays).
+ *
+ * Batch loop (scanBatch). A pass begins (order.begin, then onPassStart) when a batch finds none
+ * in progress. Each step takes the order's next registered, populated slot; a policy that does
+ * not visit zero-mapped pages (visitZeroMapped false, as KSM's walk never sees the zero page)
+ * passes over them without a visit, and pages the policy skips (shouldSkip, smart scan) count
+ * in pagesSkipped without using up the batch. scan(n) visits up to n pages; the end of the pass
+ * ends the batch, calls onPassEnd() and bumps fullScans. The order decides which pages and in
+ * what order (visit-order.ts): ascending for vmdedup, ksm and none, shuffled per pass for esx.
  *
  * Per-page policy state lives in flat typed arrays indexed by page slot (hv.pageTable); policies
  * grow theirs in growSlots(). Destroyed guests are noticed through hv.guestEpoch at the next
  * scan()/stats()/register call and their slots are dropped at once (as ksm_exit does).
  *
- * Subclasses implement visit(), and the hooks below; they merge only through hv.share and
- * hv.mapZero and always confirm with a byte compare (hv.share verifies again).
+ * Subclasses implement visit(), and the hooks below; they merge only through hv.shareByHandle
+ * and hv.mapZeroByHandle, with the (frame, generation) pairs their FrameComparer just compared.
  */
-import { Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
+import { AuditError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
+import type { FrameComparer } from "./frame-comparer.ts";
 import type { FrameHasher } from "./fingerprint.ts";
-import { createFrameHasher } from "./pool/index.ts";
+import type { Registration } from "./registration.ts";
 import type { Policy, ResolvedScannerOptions, RunMode, Scanner, ScannerKnobs, ScannerStats, ScannerWork } from "./types.ts";
+import type { HashAheadFilter, PeekResult, VisitOrder } from "./visit-order.ts";
 
-/** Where a peekVisits call stopped (see there). */
-export interface PeekResult {
-  passEnd: boolean;
-  lastSlot: number;
+/** The parts a scanner is built from (see the file comment), each complete before the scanner. */
+export interface ScannerParts {
+  hv: Hypervisor;
+  options: ResolvedScannerOptions;
+  /** The work counters (ScannerWork), shared with the comparer that counts into them. */
+  work: ScannerWork;
+  comparer: FrameComparer;
+  registration: Registration;
+  order: VisitOrder;
+  /** The policy's hash-ahead predicate (the worker pool peeks the order through it). */
+  hashAhead: HashAheadFilter;
+  hasher: FrameHasher;
+}
+
+/** Zeroed work counters. */
+export function emptyWork(): ScannerWork {
+  return { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
+}
+
+/** Throws AuditError for scanner.audit() (the message names the policy's broken invariant). */
+export function auditFail(msg: string): never {
+  throw new AuditError(`scanner audit: ${msg}`);
 }
 
 export abstract class ScannerBase implements Scanner {
   abstract readonly policy: Policy;
   readonly options: ResolvedScannerOptions;
+  protected readonly hv: Hypervisor;
   protected hasher: FrameHasher;
-  run: RunMode = 1;
-  protected registered = new Uint8Array(0);
-  protected registeredCount = 0;
+  protected readonly cmp: FrameComparer;
+  protected readonly registration: Registration;
+  protected readonly order: VisitOrder;
+  private readonly hashAhead: HashAheadFilter;
+  private runMode: RunMode = 1;
+  /** Guests (by id) already seen by sync(): new ones past it get registered under mergeAny. */
   protected knownGuests = 0;
   private knownEpoch = -1;
   private dropped = new Set<number>(); // ids of destroyed guests already dropped
-  // cursor
-  private passGuests: Guest[] | null = null;
-  private cursorGuest = 0;
-  private cursorGfn = 0;
-  private cursorUsed = false; // a pass of this cursor has started (peekVisits)
-  // counters common to all policies
-  fullScanCount = 0;
-  pagesScanned = 0;
-  pagesSkipped = 0;
-  protected workCounters: ScannerWork = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
-  /** False: pages mapped to the zero frame are passed over like unpopulated ones (KSM's walk
-   * does not see the zero page); true: they are visited. */
+  // Counters common to all policies (read through stats()).
+  /** full_scans: passes completed (+1 when the order ends a pass); 0 again at run=2. */
+  protected fullScanCount = 0;
+  /** pages_scanned: visits (+1 per page handed to visit(), never reset). */
+  protected pagesScanned = 0;
+  /** pages_skipped: pages shouldSkip() passed over (smart scan), never reset. */
+  protected pagesSkipped = 0;
+  /** Work for the cost model (ScannerWork: what each counts is documented there). */
+  protected readonly workCounters: ScannerWork;
+  /** False: pages mapped to the zero frame are passed over without a visit (KSM's walk does
+   * not see the zero page); true: they are visited. */
   protected visitZeroMapped = true;
   private closed = false;
 
-  constructor(
-    protected readonly hv: Hypervisor,
-    options: ResolvedScannerOptions,
-    hasher?: FrameHasher,
-  ) {
-    this.options = options;
-    this.hasher = hasher ?? createFrameHasher(hv.memory, options, this);
-    this.sync();
+  constructor(parts: ScannerParts) {
+    this.hv = parts.hv;
+    this.options = parts.options;
+    this.workCounters = parts.work;
+    this.cmp = parts.comparer;
+    this.registration = parts.registration;
+    this.order = parts.order;
+    this.hashAhead = parts.hashAhead;
+    this.hasher = parts.hasher;
+  }
+
+  get run(): RunMode {
+    return this.runMode;
+  }
+
+  /** Registered slots (mergeAny or register()). */
+  protected get registeredCount(): number {
+    return this.registration.count;
   }
 
   // ---- policy hooks -------------------------------------------------------------------------
   /** Visit one populated, registered page (not skipped). */
   protected abstract visit(slot: number, frame: number): void;
+  /** Checks the policy's own structures; throws AuditError via auditFail (see audit()). */
+  protected abstract auditPolicy(): void;
   /** Called when a new pass starts (before its first visit). */
   protected onPassStart(): void {}
   /** Called when a pass ends (after its last visit), before fullScans is bumped. */
@@ -87,13 +129,8 @@ export abstract class ScannerBase implements Scanner {
     if (this.knownEpoch === this.hv.guestEpoch) return;
     this.knownEpoch = this.hv.guestEpoch;
     const pt = this.hv.pageTable;
-    if (this.registered.length < pt.slotCount) {
-      const cap = Math.max(pt.slotCount, this.registered.length * 2);
-      const r = new Uint8Array(cap);
-      r.set(this.registered);
-      this.registered = r;
-      this.growSlots(cap);
-    }
+    const reg = this.registration;
+    if (reg.registered.length < pt.slotCount) this.growSlots(reg.grow(pt.slotCount));
     const all = this.hv.guestById;
     for (let id = this.knownGuests; id < all.length; id++) {
       const g = all[id]!;
@@ -109,13 +146,7 @@ export abstract class ScannerBase implements Scanner {
   }
 
   private setRegistered(first: number, count: number, value: 0 | 1): void {
-    const r = this.registered;
-    for (let s = first, e = first + count; s < e; s++) {
-      if (r[s] !== value) {
-        r[s] = value;
-        this.registeredCount += value ? 1 : -1;
-      }
-    }
+    this.registration.set(first, count, value);
   }
 
   private checkRange(g: Guest, start: number, count: number): void {
@@ -176,7 +207,7 @@ export abstract class ScannerBase implements Scanner {
       this.fullScanCount = 0; // as KSM's run=2 (ksm_scan.seqnr = 0), for every policy
       this.restartPass();
     }
-    this.run = run;
+    this.runMode = run;
   }
 
   set(knobs: ScannerKnobs): void {
@@ -195,7 +226,7 @@ export abstract class ScannerBase implements Scanner {
   /** Abandons the current pass: the next batch starts a new one (KSM's run=2 leaves its cursor
    * at the head of the mm list). */
   protected restartPass(): void {
-    this.passGuests = null;
+    this.order.abandon();
   }
 
   /** Policies veto knob changes here (e.g. BusyError for maxPageSharing while pages are shared). */
@@ -205,61 +236,34 @@ export abstract class ScannerBase implements Scanner {
   async scan(pages: number = this.options.pagesToScan): Promise<number> {
     this.checkOpen();
     if (!Number.isInteger(pages) || pages < 0) throw new InvalidArgumentError(`pages ${pages} must be a non-negative integer`);
-    if (this.run !== 1) return 0;
+    if (this.runMode !== 1) return 0;
     this.sync();
     if (this.registeredCount === 0) return 0;
     return this.scanBatch(pages);
   }
 
+  /** The one batch loop (see the file comment). */
   protected scanBatch(pages: number): number {
     const sf = this.hv.pageTable.slotFrame;
-    const reg = this.registered;
+    const order = this.order;
     const skipFrame = this.visitZeroMapped ? -2 : this.hv.zeroFrame;
     let visited = 0;
     while (visited < pages) {
-      if (this.passGuests === null) {
-        this.passGuests = this.hv.guests.slice();
-        this.cursorUsed = true;
-        this.cursorGuest = 0;
-        this.cursorGfn = 0;
+      if (!order.inPass) {
+        order.begin(this.fullScanCount);
         this.onPassStart();
       }
-      const guests = this.passGuests;
-      let slot = -1;
-      let frame = -1;
-      while (this.cursorGuest < guests.length) {
-        const g = guests[this.cursorGuest]!;
-        if (g.destroyed) {
-          this.cursorGuest++;
-          this.cursorGfn = 0;
-          continue;
-        }
-        const base = g.slotBase;
-        let gfn = this.cursorGfn;
-        for (; gfn < g.pages; gfn++) {
-          const s = base + gfn;
-          if (reg[s] === 0) continue;
-          const f = sf[s]!;
-          if (f < 0 || f === skipFrame) continue;
-          if (this.shouldSkip(s, f)) {
-            this.pagesSkipped++;
-            continue;
-          }
-          slot = s;
-          frame = f;
-          gfn++;
-          break;
-        }
-        this.cursorGfn = gfn;
-        if (slot >= 0) break;
-        this.cursorGuest++;
-        this.cursorGfn = 0;
-      }
+      const slot = order.next();
       if (slot < 0) {
         this.onPassEnd();
         this.fullScanCount++;
-        this.passGuests = null;
         break;
+      }
+      const frame = sf[slot]!;
+      if (frame === skipFrame) continue;
+      if (this.shouldSkip(slot, frame)) {
+        this.pagesSkipped++;
+        continue;
       }
       this.pagesScanned++;
       visited++;
@@ -268,75 +272,15 @@ export abstract class ScannerBase implements Scanner {
     return visited;
   }
 
-  // ---- hash-ahead (worker pool, src/dedup/pool) ---------------------------------------------------
-  /** Whether a visit of (slot, frame) would hash the page; the pool hashes ahead only those. No side effects. */
-  protected wouldHash(_slot: number, frame: number): boolean {
-    return frame !== this.hv.zeroFrame;
-  }
-
-  /**
-   * @internal Read-only peek of the visit order, for the worker pool (changes nothing). Writes up to
-   * `max` upcoming candidates into slots/frames, in visit order: registered, populated pages for
-   * which wouldHash() holds (shouldSkip is not consulted: it may have side effects). `after`: -1 =
-   * from the cursor (the start of the next pass if none is in progress), -2 = from the start of
-   * the next pass, a slot = after that slot in the current pass. It examines at most `maxSlots`
-   * page slots; `out` (if given) says where it stopped: `passEnd` when it reached the end of the
-   * pass, else `lastSlot`, the last slot examined (peek again after it).
-   * Lists nothing until this cursor has started a pass: a policy with its own order (esx's
-   * scanBatch) gets no hash-ahead unless it overrides this to expose that order.
-   */
-  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots = Infinity, out?: PeekResult): number {
-    if (out) {
-      out.passEnd = true;
-      out.lastSlot = -1;
-    }
-    if (!this.cursorUsed) return 0;
-    const inPass = this.passGuests !== null && after !== -2;
-    const guests = inPass ? this.passGuests! : this.hv.guests;
-    let gi = 0;
-    let gfn = 0;
-    if (after === -1 && inPass) {
-      gi = this.cursorGuest;
-      gfn = this.cursorGfn;
-    } else if (after >= 0) {
-      while (gi < guests.length && guests[gi]!.slotBase + guests[gi]!.pages <= after) gi++;
-      if (gi < guests.length && guests[gi]!.slotBase <= after) gfn = after - guests[gi]!.slotBase + 1;
-    }
-    const sf = this.hv.pageTable.slotFrame;
-    const reg = this.registered;
-    let n = 0;
-    let budget = maxSlots;
-    for (; gi < guests.length && n < max; gi++, gfn = 0) {
-      const g = guests[gi]!;
-      if (g.destroyed) continue;
-      const e = g.slotBase + g.pages;
-      for (let s = g.slotBase + gfn; s < e && n < max; s++) {
-        if (budget-- <= 0) {
-          if (out) {
-            out.passEnd = false;
-            out.lastSlot = s - 1;
-          }
-          return n;
-        }
-        if (reg[s] !== 1) continue;
-        const f = sf[s]!;
-        if (f < 0 || !this.wouldHash(s, f)) continue;
-        slots[n] = s;
-        frames[n] = f;
-        n++;
-      }
-    }
-    if (out && n === max) {
-      out.passEnd = false;
-      out.lastSlot = slots[n - 1]!;
-    }
-    return n;
+  /** @internal The worker pool's view (tests): order.peek through this policy's hash-ahead filter. */
+  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxPositions = Infinity, out?: PeekResult): number {
+    return this.order.peek(after, slots, frames, max, maxPositions, out, this.hashAhead);
   }
 
   async fullScans(n = 1): Promise<void> {
     this.checkOpen();
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`fullScans count ${n} must be a non-negative integer`);
-    if (this.run !== 1) throw new VmdedupError(`scanner is stopped (run=${this.run}); setRun(1) first`);
+    if (this.runMode !== 1) throw new VmdedupError(`scanner is stopped (run=${this.run}); setRun(1) first`);
     this.sync();
     if (this.registeredCount === 0) return;
     const target = this.fullScanCount + n;
@@ -349,6 +293,18 @@ export abstract class ScannerBase implements Scanner {
 
   work(): ScannerWork {
     return { ...this.workCounters, pagesHashed: this.hasher.pagesHashed };
+  }
+
+  /**
+   * Checks the scanner's own structures from scratch and throws AuditError naming the first
+   * broken invariant (hv.audit() does the same for the paging model): the registration count,
+   * then the policy's structures (auditPolicy). Changes nothing, but syncs first.
+   */
+  audit(): void {
+    this.checkOpen();
+    this.sync();
+    this.registration.audit(auditFail);
+    this.auditPolicy();
   }
 
   async close(): Promise<void> {

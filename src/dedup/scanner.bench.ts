@@ -6,14 +6,70 @@
  * batches meet changed pages as on a live host. Judged per page against a sequential read of
  * the same number of 4 KiB pages (the reference from hash.bench.ts), measured in the same run.
  * A policy whose scanner cannot be created (not implemented yet) is skipped, with the reason.
+ *
+ * Beside it, the merge step per page, old path against new path in the same run: MERGE_BATCH
+ * identical page pairs (made private again, untimed, before each iteration) merged either as the
+ * policies did before (MachineMemory.compareFrames, then hv.share, which compares the 8 KiB
+ * again) or as they do now (FrameComparer.equal, then hv.shareByHandle with the compared
+ * generations, checked in O(1)). The ratio new / old is reported per page.
  */
 import { bench, do_not_optimize, group } from "mitata";
 import { Hypervisor, PAGE_SIZE } from "../hypervisor/index.ts";
 import { createScanner } from "./create-scanner.ts";
+import { FrameComparer } from "./frame-comparer.ts";
+import { emptyWork } from "./scanner-base.ts";
 import { READ_REF, type Registered } from "./hash.bench.ts";
 import { POLICIES, type Policy, type Scanner } from "./types.ts";
 
 export const BATCH_PAGES = 100; // pages_to_scan default
+export const MERGE_BATCH = 256;
+const MERGE_NEW = "merge step: FrameComparer.equal + hv.shareByHandle";
+const MERGE_OLD = "merge step: compareFrames + hv.share (compares again)";
+
+/** The merge step, old beside new (see the file comment); returns the ratio pair to report. */
+function registerMergeStep(): Registered["pairs"][number] {
+  const hv = new Hypervisor({ frames: MERGE_BATCH * 3 + 64 });
+  const a = hv.createGuest({ pages: MERGE_BATCH, name: "a" });
+  const b = hv.createGuest({ pages: MERGE_BATCH, name: "b" });
+  const pages = new Uint8Array(MERGE_BATCH * PAGE_SIZE);
+  crypto.getRandomValues(pages.subarray(0, 65536));
+  for (let p = 0; p < MERGE_BATCH; p++) {
+    const pg = pages.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+    pg.set(pages.subarray(0, PAGE_SIZE));
+    new DataView(pg.buffer, pg.byteOffset).setUint32(0, p);
+    a.write(p, 0, pg);
+  }
+  const privatise = () => {
+    for (let p = 0; p < MERGE_BATCH; p++) b.write(p, 0, pages.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+    return MERGE_BATCH;
+  };
+  const sf = hv.pageTable.slotFrame;
+  const m = hv.memory;
+  const cmp = new FrameComparer(m, emptyWork());
+  group(`merge step (${MERGE_BATCH} identical pairs per iteration)`, () => {
+    bench(MERGE_OLD, function* () {
+      yield {
+        [0]: privatise,
+        bench(n: number) {
+          for (let p = 0; p < n; p++) if (m.compareFrames(sf[a.slotBase + p]!, sf[b.slotBase + p]!) === 0) hv.share(a, p, b, p);
+        },
+      };
+    });
+    bench(MERGE_NEW, function* () {
+      yield {
+        [0]: privatise,
+        bench(n: number) {
+          for (let p = 0; p < n; p++) {
+            const fa = sf[a.slotBase + p]!;
+            const fb = sf[b.slotBase + p]!;
+            if (cmp.equal(fa, fb)) hv.shareByHandle(a.slotBase + p, fa, cmp.genA, b.slotBase + p, fb, cmp.genB);
+          }
+        },
+      };
+    });
+  });
+  return { name: "merge step by handle / compare + hv.share (per page)", subject: MERGE_NEW, reference: MERGE_OLD, perPageDivisor: MERGE_BATCH, referenceDivisor: MERGE_BATCH };
+}
 
 function buildHost(guestPages: number): Hypervisor {
   const hv = new Hypervisor({ frames: guestPages * 2 + 1024 });
@@ -37,7 +93,7 @@ function buildHost(guestPages: number): Hypervisor {
 
 export async function registerScannerBenchmarks(scale = 1, policies: readonly Policy[] = POLICIES): Promise<Registered> {
   const guestPages = Math.max(4096, Math.round(16384 * scale)); // 2 x 64 MiB at scale 1
-  const pairs: Registered["pairs"] = [];
+  const pairs: Registered["pairs"] = [registerMergeStep()];
   const skipped: Registered["skipped"] = [];
   const ready: { policy: Policy; hv: Hypervisor; scanner: Scanner }[] = [];
   for (const policy of policies) {

@@ -33,33 +33,54 @@ export interface ScannerKnobs {
   stableNodeChainsPruneMillisecs?: number;
 }
 
-/** Counters with the meaning of Linux's /sys/kernel/mm/ksm/* (Documentation/admin-guide/mm/ksm.rst). */
+/**
+ * A snapshot of the scanner's counters (scanner.stats()), with the meaning of Linux's
+ * /sys/kernel/mm/ksm/* (Documentation/admin-guide/mm/ksm.rst). KSM counts lazily where the kernel
+ * does (a page that left its KSM frame counts until its rmap item is next visited); the hash
+ * policies read the hypervisor's state at the call.
+ */
 export interface ScannerStats {
+  /** pages_shared: frames this scanner merged pages into that still hold merged pages. */
   pagesShared: number;
+  /** pages_sharing: the mappings of those frames beyond each frame's first (the pages saved). */
   pagesSharing: number;
+  /** pages_unshared: pages tracked as merge candidates (KSM: in the unstable tree; hash: indexed). */
   pagesUnshared: number;
+  /** pages_volatile: pages tracked but seen changing too often to be candidates. */
   pagesVolatile: number;
+  /** full_scans: passes completed since creation or the last run=2. */
   fullScans: number;
+  /** pages_scanned: pages visited (skipped ones excluded), since creation. */
   pagesScanned: number;
+  /** pages_skipped: pages passed over by smart scan, since creation. */
   pagesSkipped: number;
+  /** stable_node_chains: contents split over several frames by max_page_sharing. */
   stableNodeChains: number;
+  /** stable_node_dups: the frames in those chains. */
   stableNodeDups: number;
+  /** ksm_zero_pages: pages this scanner mapped to the zero frame that still map it (KSM: all zero-mapped pages). */
   zeroPages: number;
+  /** general_profit: (pagesSharing + zeroPages) x 4096 minus the scanner's metadata bytes. */
   generalProfit: number;
 }
 
 /**
- * Work the scanner did, for the simulation's cost model (deterministic counts, not times).
- * pagesHashed: full-page hashes computed; compares: page-vs-page memcmps; compareBytes: bytes
- * those compares read up to the first difference (x2 pages); zeroChecks: page-vs-zero tests;
- * merges: successful hv.share/mapZero calls; lookups: index probes or tree nodes visited.
+ * Work the scanner did, for the simulation's cost model (deterministic counts, not times; the
+ * cost model charges their deltas per batch, so each must keep counting exactly this). All count
+ * from the scanner's creation and are never reset.
  */
 export interface ScannerWork {
+  /** Full-page hashes computed: +1 per hasher.hashFrame call (worker-pool hits included). */
   pagesHashed: number;
+  /** Page-vs-page byte compares: +1 per FrameComparer.compare/equal call. */
   compares: number;
+  /** Bytes those compares read: 2 x (index of the first differing byte + 1), or 2 x 4096 when equal. */
   compareBytes: number;
+  /** Page-vs-zero tests: +1 per FrameComparer.isZero call. */
   zeroChecks: number;
+  /** Successful merges: +1 per shareByHandle / mapZeroByHandle a policy makes. */
   merges: number;
+  /** Index probes (hash policies: +1 per lookup and per bucket it visits) or tree nodes visited (KSM). */
   lookups: number;
 }
 
@@ -77,5 +98,8 @@ export interface Scanner {
   fullScans(n?: number): Promise<void>;
   stats(): ScannerStats;
   work(): ScannerWork;
+  /** Checks the policy's own structures from scratch (trees, index, rmap lists, chains, hints,
+   * counts); throws AuditError naming the first broken invariant. Changes nothing. */
+  audit(): void;
   close(): Promise<void>;
 }

@@ -12,7 +12,13 @@
  *              zero-filled frame. Any write of >= 1 byte breaks sharing, whatever the bytes.
  *   share      Xen's share op with the byte check it lacks: every mapping of the source frame
  *              moves onto the surviving frame, which becomes SHARED; the source frame is freed.
- *   mapZero    one all-zero page moves onto the zero frame; its frame loses that mapping.
+ *   shareByHandle  the policies' share (@internal): as Xen's mem_sharing shares by handle, the
+ *              caller names the two (slot, frame, write generation) it has just compared equal;
+ *              they are validated in O(1) (each slot still maps its frame, neither frame was
+ *              written since) instead of comparing 8 KiB again. The byte check runs only with
+ *              verifyMerges (option, or VMDEDUP_VERIFY_MERGES=1: tests and debugging).
+ *   mapZero    one all-zero page moves onto the zero frame; its frame loses that mapping
+ *              (mapZeroByHandle: the same by handle, for policies that tested the zeros).
  *   unshare / unmergeAll  private copies, content unchanged.
  * Counters are kept incrementally (sharedFrames, sharingMappings, zeroMapped, populatedPages)
  * so stats() is O(1); audit() recomputes them all from scratch.
@@ -21,23 +27,39 @@ import { InvalidArgumentError, OutOfMachineMemoryError, VmdedupError } from "./e
 import { Guest, type GuestOptions } from "./guest.ts";
 import { FrameState, MachineMemory, PAGE_SIZE, ZERO_PAGE } from "./machine-memory.ts";
 import { PageTable } from "./page-table.ts";
+import { FrameMapper } from "./frame-mapper.ts";
 import { auditHypervisor } from "./audit.ts";
 
 export interface HypervisorOptions {
   frames: number;
+  /** Re-compare the bytes on every shareByHandle/mapZeroByHandle (default: the environment
+   * variable VMDEDUP_VERIFY_MERGES=1; off otherwise). The public share/mapZero always do. */
+  verifyMerges?: boolean;
 }
 
+/** A snapshot of the paging model's counters (hv.stats()). */
 export interface HypervisorStats {
+  /** Machine frames in the pool (the zero frame excluded). */
   framesTotal: number;
+  /** Pool frames not on the free list (PRIVATE or SHARED). */
   framesUsed: number;
+  /** Pool frames on the free list. */
   framesFree: number;
+  /** Pages of the live guests, populated or not. */
   guestPages: number;
+  /** Live guest pages mapping a frame (the zero frame included). */
   populatedPages: number;
+  /** Frames in the SHARED state (read-only), whatever their mapping count (>= 1). */
   sharedFrames: number;
+  /** Mappings of SHARED frames beyond each frame's first: the pages sharing saves. */
   sharingMappings: number;
+  /** Pages mapping the canonical zero frame. */
   zeroMapped: number;
+  /** Guest writes that hit a SHARED or zero-mapped page (each breaks its sharing), since creation. */
   cowBreaks: number;
+  /** Those CoW breaks that copied the page into a new frame (the last sharer writes in place), since creation. */
   cowCopies: number;
+  /** PV page-table entries rewritten because an existing mapping moved (share, mapZero, CoW, unshare), since creation. */
   ptUpdates: number;
 }
 
@@ -52,23 +74,48 @@ export class Hypervisor {
   /** Every guest ever created, by id (destroyed ones stay, marked). */
   readonly guestById: Guest[] = [];
   private liveGuests: Guest[] = [];
-  // incremental counters
-  populatedPages = 0;
-  sharedFrames = 0;
-  sharingMappings = 0;
-  zeroMapped = 0;
-  cowBreaks = 0;
-  cowCopies = 0;
-  ptUpdates = 0;
-  /** Bumped whenever the set of guests changes (scanners use it to notice new guests). */
-  guestEpoch = 0;
+  /** Whether shareByHandle/mapZeroByHandle compare the bytes too (see HypervisorOptions). */
+  readonly verifyMerges: boolean;
+  /** +1 whenever a guest is created or destroyed (scanners compare it to notice both). */
+  private nGuestEpoch = 0;
+  /** The mapping primitives and the paging counters they keep (frame-mapper.ts). */
+  private readonly map: FrameMapper;
 
   constructor(opts: HypervisorOptions) {
     const frames = opts?.frames;
     if (!Number.isInteger(frames) || frames < 1 || frames > MAX_FRAMES)
       throw new InvalidArgumentError(`frames must be an integer from 1 to ${MAX_FRAMES}, got ${frames}`);
+    const verify = opts.verifyMerges ?? process.env.VMDEDUP_VERIFY_MERGES === "1";
+    if (typeof verify !== "boolean") throw new InvalidArgumentError(`verifyMerges must be a boolean`);
+    this.verifyMerges = verify;
     this.memory = new MachineMemory(frames);
     this.zeroFrame = this.memory.zeroFrame;
+    this.map = new FrameMapper(this.memory, this.pageTable, this.guestById);
+  }
+
+  get populatedPages(): number {
+    return this.map.populated;
+  }
+  get sharedFrames(): number {
+    return this.map.sharedFrames;
+  }
+  get sharingMappings(): number {
+    return this.map.sharingMappings;
+  }
+  get zeroMapped(): number {
+    return this.map.zeroMapped;
+  }
+  get cowBreaks(): number {
+    return this.map.cowBreaks;
+  }
+  get cowCopies(): number {
+    return this.map.cowCopies;
+  }
+  get ptUpdates(): number {
+    return this.map.ptUpdates;
+  }
+  get guestEpoch(): number {
+    return this.nGuestEpoch;
   }
 
   get guests(): readonly Guest[] {
@@ -88,7 +135,7 @@ export class Hypervisor {
     const g = new Guest(this, id, slotBase, { pages, mode, name });
     this.guestById.push(g);
     this.liveGuests.push(g);
-    this.guestEpoch++;
+    this.nGuestEpoch++;
     return g;
   }
 
@@ -99,13 +146,13 @@ export class Hypervisor {
       const slot = g.slotBase + gfn;
       const f = sf[slot]!;
       if (f < 0) continue;
-      this.unmapSlot(slot, f);
+      this.map.unmapSlot(slot, f);
       sf[slot] = -1;
-      this.populatedPages--;
+      this.map.populated--;
     }
     g.destroyed = true;
     this.liveGuests = this.liveGuests.filter((x) => x !== g);
-    this.guestEpoch++;
+    this.nGuestEpoch++;
   }
 
   // ---- validation -------------------------------------------------------------------------
@@ -137,82 +184,6 @@ export class Hypervisor {
       );
   }
 
-  // ---- mapping primitives (accounting in one place) ---------------------------------------
-
-  private linkSlot(slot: number, f: number): void {
-    const m = this.memory;
-    const pt = this.pageTable;
-    const head = m.frameRmapHead[f]!;
-    pt.slotPrev[slot] = -1;
-    pt.slotNext[slot] = head;
-    if (head >= 0) pt.slotPrev[head] = slot;
-    m.frameRmapHead[f] = slot;
-    pt.slotFrame[slot] = f;
-    m.frameRefcount[f]!++;
-    if (f === this.zeroFrame) this.zeroMapped++;
-    else if (m.frameState[f] === FrameState.SHARED) this.sharingMappings++;
-  }
-
-  /** Maps slot to f. `remap`: an existing entry is rewritten (counts a PV page-table update). */
-  private mapSlot(slot: number, f: number, remap: boolean): void {
-    this.linkSlot(slot, f);
-    const g = this.guestById[this.pageTable.slotGuest[slot]!]!;
-    if (g.mode === "pv") {
-      g.frameTable[slot - g.slotBase] = f;
-      if (remap) this.ptUpdates++;
-    }
-  }
-
-  /** Removes slot from f's reverse map; frees f when its last mapping goes. Leaves slotFrame. */
-  private unmapSlot(slot: number, f: number): void {
-    const m = this.memory;
-    const pt = this.pageTable;
-    const prev = pt.slotPrev[slot]!;
-    const next = pt.slotNext[slot]!;
-    if (prev >= 0) pt.slotNext[prev] = next;
-    else m.frameRmapHead[f] = next;
-    if (next >= 0) pt.slotPrev[next] = prev;
-    pt.slotNext[slot] = -1;
-    pt.slotPrev[slot] = -1;
-    const g = this.guestById[pt.slotGuest[slot]!]!;
-    if (g.mode === "pv") g.frameTable[slot - g.slotBase] = -1;
-    const rc = --m.frameRefcount[f]!;
-    if (f === this.zeroFrame) {
-      this.zeroMapped--;
-      return;
-    }
-    if (m.frameState[f] === FrameState.SHARED) {
-      if (rc > 0) this.sharingMappings--;
-      else this.sharedFrames--;
-    }
-    if (rc === 0) m.freeFrame(f);
-  }
-
-  private markShared(f: number): void {
-    const m = this.memory;
-    if (m.frameState[f] !== FrameState.PRIVATE) return;
-    m.frameState[f] = FrameState.SHARED;
-    this.sharedFrames++;
-    this.sharingMappings += m.frameRefcount[f]! - 1;
-  }
-
-  /** A SHARED frame with exactly one mapping left becomes PRIVATE (no copy). */
-  private markPrivate(f: number): void {
-    this.memory.frameState[f] = FrameState.PRIVATE;
-    this.sharedFrames--;
-  }
-
-  /** Moves slot from frame `from` to a fresh private frame holding a copy (or zeros). */
-  private moveToCopy(slot: number, from: number): number {
-    const m = this.memory;
-    const nf = m.allocFrame();
-    if (from === this.zeroFrame) m.zeroFill(nf);
-    else m.copyFrame(from, nf);
-    this.unmapSlot(slot, from);
-    this.mapSlot(slot, nf, true);
-    return nf;
-  }
-
   // ---- guest page operations --------------------------------------------------------------
 
   /** @internal */ writePage(g: Guest, gfn: number, offset: number, bytes: Uint8Array): void {
@@ -227,21 +198,21 @@ export class Hypervisor {
       this.needFrames(1, `populating ${g.name} gfn ${gfn}`);
       f = m.allocFrame();
       if (bytes.length !== PAGE_SIZE) m.zeroFill(f);
-      this.mapSlot(slot, f, false);
-      this.populatedPages++;
+      this.map.mapSlot(slot, f, false);
+      this.map.populated++;
     } else if (f === this.zeroFrame) {
       this.needFrames(1, `CoW break of zero-mapped ${g.name} gfn ${gfn}`);
-      f = this.moveToCopy(slot, f);
-      this.cowBreaks++;
+      f = this.map.moveToCopy(slot, f);
+      this.map.cowBreaks++;
     } else if (m.frameState[f] === FrameState.SHARED) {
       if (m.frameRefcount[f] === 1) {
-        this.markPrivate(f);
+        this.map.markPrivate(f);
       } else {
         this.needFrames(1, `CoW break of ${g.name} gfn ${gfn}`);
-        f = this.moveToCopy(slot, f);
-        this.cowCopies++;
+        f = this.map.moveToCopy(slot, f);
+        this.map.cowCopies++;
       }
-      this.cowBreaks++;
+      this.map.cowBreaks++;
     }
     m.segmentOf(f).set(bytes, m.byteOffset(f) + offset);
     m.frameWriteGen[f] = (m.frameWriteGen[f]! + 1) >>> 0;
@@ -276,9 +247,9 @@ export class Hypervisor {
       const slot = g.slotBase + gfn + i;
       const f = sf[slot]!;
       if (f < 0) continue;
-      this.unmapSlot(slot, f);
+      this.map.unmapSlot(slot, f);
       sf[slot] = -1;
-      this.populatedPages--;
+      this.map.populated--;
     }
   }
 
@@ -301,13 +272,28 @@ export class Hypervisor {
     if (f2 === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away; use mapZero on ${g1.name} gfn ${gfn1}`);
     if (!this.memory.framesEqual(f1, f2))
       throw new InvalidArgumentError(`content differs: ${g1.name} gfn ${gfn1} and ${g2.name} gfn ${gfn2} are not identical`);
-    this.markShared(f1);
-    const m = this.memory;
-    while (m.frameRmapHead[f2]! >= 0) {
-      const slot = m.frameRmapHead[f2]!;
-      this.unmapSlot(slot, f2); // frees f2 with its last mapping
-      this.mapSlot(slot, f1, true);
-    }
+    this.map.moveMappings(f1, f2);
+  }
+
+  /**
+   * @internal The policies' share, by handle: `keepSlot` maps `keepFrame` at write generation
+   * `keepGen`, `moveSlot` maps `moveFrame` at `moveGen`, as the caller saw them when it compared
+   * the two frames equal. Checked in O(1); every mapping of moveFrame moves onto keepFrame (as
+   * share). A stale handle (a slot remapped, a frame written since) throws InvalidArgumentError
+   * and changes nothing; the bytes are compared again only with verifyMerges.
+   */
+  shareByHandle(keepSlot: number, keepFrame: number, keepGen: number, moveSlot: number, moveFrame: number, moveGen: number): void {
+    const sf = this.pageTable.slotFrame;
+    const wg = this.memory.frameWriteGen;
+    if (sf[keepSlot] !== keepFrame || sf[moveSlot] !== moveFrame || keepFrame < 0 || moveFrame < 0 || wg[keepFrame] !== keepGen || wg[moveFrame] !== moveGen)
+      throw new InvalidArgumentError(
+        `stale share handle: slot ${keepSlot} frame ${keepFrame} gen ${keepGen} / slot ${moveSlot} frame ${moveFrame} gen ${moveGen} (now frames ${sf[keepSlot]}, ${sf[moveSlot]})`,
+      );
+    if (keepFrame === moveFrame) return;
+    if (moveFrame === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away (slot ${moveSlot})`);
+    if (this.verifyMerges && !this.memory.framesEqual(keepFrame, moveFrame))
+      throw new InvalidArgumentError(`content differs: frames ${keepFrame} (slot ${keepSlot}) and ${moveFrame} (slot ${moveSlot}) are not identical`);
+    this.map.moveMappings(keepFrame, moveFrame);
   }
 
   /** Maps one populated, all-zero page onto the canonical zero frame. */
@@ -318,8 +304,22 @@ export class Hypervisor {
     if (f < 0) throw new InvalidArgumentError(`cannot map unpopulated ${g.name} gfn ${gfn} to the zero frame`);
     if (f === this.zeroFrame) return;
     if (!this.memory.isZeroFrameContent(f)) throw new InvalidArgumentError(`${g.name} gfn ${gfn} is not all zeros`);
-    this.unmapSlot(slot, f);
-    this.mapSlot(slot, this.zeroFrame, true);
+    this.map.unmapSlot(slot, f);
+    this.map.mapSlot(slot, this.zeroFrame, true);
+  }
+
+  /**
+   * @internal mapZero by handle, for a policy that has just tested frame `frame` (mapped by
+   * `slot` at generation `gen`) for zeros: validated in O(1), bytes re-checked only with verifyMerges.
+   */
+  mapZeroByHandle(slot: number, frame: number, gen: number): void {
+    const sf = this.pageTable.slotFrame;
+    if (sf[slot] !== frame || frame < 0 || this.memory.frameWriteGen[frame] !== gen)
+      throw new InvalidArgumentError(`stale zero-map handle: slot ${slot} frame ${frame} gen ${gen} (now frame ${sf[slot]})`);
+    if (frame === this.zeroFrame) return;
+    if (this.verifyMerges && !this.memory.isZeroFrameContent(frame)) throw new InvalidArgumentError(`slot ${slot} (frame ${frame}) is not all zeros`);
+    this.map.unmapSlot(slot, frame);
+    this.map.mapSlot(slot, this.zeroFrame, true);
   }
 
   /** Gives gfn a private frame with the same content. */
@@ -330,26 +330,26 @@ export class Hypervisor {
     if (f < 0) return;
     if (f === this.zeroFrame) {
       this.needFrames(1, `unsharing zero-mapped ${g.name} gfn ${gfn}`);
-      this.moveToCopy(slot, f);
+      this.map.moveToCopy(slot, f);
     } else if (this.memory.frameState[f] === FrameState.SHARED) {
-      if (this.memory.frameRefcount[f] === 1) this.markPrivate(f);
+      if (this.memory.frameRefcount[f] === 1) this.map.markPrivate(f);
       else {
         this.needFrames(1, `unsharing ${g.name} gfn ${gfn}`);
-        this.moveToCopy(slot, f);
+        this.map.moveToCopy(slot, f);
       }
     }
   }
 
   /** Every page gets a private frame again (like KSM run=2). All-or-nothing. */
   unmergeAll(): void {
-    this.needFrames(this.sharingMappings + this.zeroMapped, `unmerging everything`);
+    this.needFrames(this.map.sharingMappings + this.map.zeroMapped, `unmerging everything`);
     const m = this.memory;
     for (let f = 0; f < m.frames; f++) {
       if (m.frameState[f] !== FrameState.SHARED) continue;
-      while (m.frameRefcount[f]! > 1) this.moveToCopy(m.frameRmapHead[f]!, f);
-      this.markPrivate(f);
+      while (m.frameRefcount[f]! > 1) this.map.moveToCopy(m.frameRmapHead[f]!, f);
+      this.map.markPrivate(f);
     }
-    while (m.frameRmapHead[this.zeroFrame]! >= 0) this.moveToCopy(m.frameRmapHead[this.zeroFrame]!, this.zeroFrame);
+    while (m.frameRmapHead[this.zeroFrame]! >= 0) this.map.moveToCopy(m.frameRmapHead[this.zeroFrame]!, this.zeroFrame);
   }
 
   // ---- reporting ----------------------------------------------------------------------------
@@ -363,13 +363,13 @@ export class Hypervisor {
       framesUsed: m.frames - m.freeCount,
       framesFree: m.freeCount,
       guestPages,
-      populatedPages: this.populatedPages,
-      sharedFrames: this.sharedFrames,
-      sharingMappings: this.sharingMappings,
-      zeroMapped: this.zeroMapped,
-      cowBreaks: this.cowBreaks,
-      cowCopies: this.cowCopies,
-      ptUpdates: this.ptUpdates,
+      populatedPages: this.map.populated,
+      sharedFrames: this.map.sharedFrames,
+      sharingMappings: this.map.sharingMappings,
+      zeroMapped: this.map.zeroMapped,
+      cowBreaks: this.map.cowBreaks,
+      cowCopies: this.map.cowCopies,
+      ptUpdates: this.map.ptUpdates,
     };
   }
 

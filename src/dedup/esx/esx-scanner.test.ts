@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Hypervisor } from "../../hypervisor/index.ts";
-import { resolveScannerOptions } from "../create-scanner.ts";
+import { composeScanner, resolveScannerOptions } from "../create-scanner.ts";
 import { PageHasher, type FrameHasher } from "../fingerprint.ts";
-import { fill, hashPolicyScenarios, page, setup } from "../vmdedup/hash-policy-scenarios.ts";
+import { fill, hashPolicyScenarios, page, setup } from "../hash/hash-policy-scenarios.ts";
 import { EsxScanner } from "./esx-scanner.ts";
 
 hashPolicyScenarios("esx");
@@ -38,7 +38,7 @@ async function orders(seed: number, passes: number): Promise<{ orders: number[][
     b.write(i, 0, page(i + 101));
   }
   const rec = new RecordingHasher(hv);
-  const s = new EsxScanner(hv, resolveScannerOptions({ policy: "esx", seed, pagesToScan: 79 }), rec);
+  const s = composeScanner(hv, resolveScannerOptions({ policy: "esx", seed, pagesToScan: 79 }), () => rec) as EsxScanner;
   const out: number[][] = [];
   const hashed: number[][] = [];
   for (let p = 0; p < passes; p++) {

@@ -30,8 +30,8 @@
  * 2 (<= 5), 4 (<= 8) or 8 and the page is visited, otherwise it is skipped (pagesSkipped, and
  * it leaves the unstable tree). Age is never reset while the item lives (as in the kernel).
  *
- * The cursor (ScannerBase) walks slots in ascending order, which is guest creation order and
- * gfn order. Like get_next_rmap_item, every item the cursor passes without visiting (its page
+ * The cursor (AscendingOrder, walked by ScannerBase's batch loop) visits slots in ascending
+ * order, which is guest creation order and gfn order. Like get_next_rmap_item, every item the cursor passes without visiting (its page
  * was discarded or mapped to the zero frame) is freed when the cursor passes it. Zero-mapped
  * pages are not visited at all (the kernel's walk does not return the zero page).
  *
@@ -49,15 +49,19 @@
  *   - A KSM page stays a KSM page while one mapping is left; the hypervisor's last sharer
  *     writes in place (no copy), which ends the frame's KSM life just as the kernel's copy does.
  *   - No NUMA (merge_across_nodes = 1), no migration, no THP, no advisor.
+ *   - Merges go through hv.shareByHandle / mapZeroByHandle with the write generations the
+ *     comparer saw (the kernel's write_protect_page + replace_page re-check the PTE, not the bytes).
+ *   - audit() (ksm-audit.ts) checks the trees and rmap items from scratch; the kernel has no such check.
  */
 import { BusyError, FrameState, ZERO_PAGE, type Hypervisor } from "../../hypervisor/index.ts";
-import { splitHash, xxHash3Fingerprint, type FrameHasher } from "../fingerprint.ts";
-import { ScannerBase } from "../scanner-base.ts";
+import { splitHash, xxHash3Fingerprint } from "../fingerprint.ts";
+import { auditFail, ScannerBase, type ScannerParts } from "../scanner-base.ts";
 import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
+import type { HashAheadFilter } from "../visit-order.ts";
 import { ContentRbTree, NIL } from "./content-rbtree.ts";
-import { FrameComparer } from "./frame-compare.ts";
-import { ITEM, RmapItems, STABLE, UNSTABLE } from "./rmap-items.ts";
-import { StableTree } from "./stable-tree.ts";
+import { auditKsm } from "./ksm-audit.ts";
+import { ITEM, type RmapItems, STABLE, UNSTABLE } from "./rmap-items.ts";
+import type { StableTree } from "./stable-tree.ts";
 
 /** sizeof(struct ksm_rmap_item) on 64-bit, for generalProfit. */
 export const RMAP_ITEM_BYTES = 64;
@@ -71,37 +75,44 @@ export function skipAge(age: number): number {
   return 8;
 }
 
+/** Hash ahead (worker pool) only pages a visit would checksum: not the zero frame, not on a KSM or shared frame. */
+export class KsmHashAhead implements HashAheadFilter {
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly stable: StableTree,
+  ) {}
+
+  wouldHash(_slot: number, frame: number): boolean {
+    return frame !== this.hv.zeroFrame && this.stable.nodeOfFrame(frame) < 0 && this.hv.memory.frameState[frame] !== FrameState.SHARED;
+  }
+}
+
 export class KsmScanner extends ScannerBase {
   readonly policy = "ksm" as const;
   protected override visitZeroMapped = false;
-  private items!: RmapItems;
-  private unstable!: ContentRbTree;
-  private cmp!: FrameComparer;
-  /** @internal exposed for tests */ stable!: StableTree;
+  private readonly items: RmapItems;
+  private readonly unstable = new ContentRbTree(0);
+  /** @internal exposed for tests */ readonly stable: StableTree;
+  /** pages_unshared: items in the unstable tree (+1 at insert, -1 when an item leaves it). */
   private pagesUnshared = 0;
-  private zeroChecksum = 0;
+  private readonly zeroChecksum: number;
   /** Next slot the cursor has not passed yet in this pass (items below it are settled). */
   private sweepPos = 0;
 
-  constructor(hv: Hypervisor, options: ResolvedScannerOptions, hasher?: FrameHasher) {
-    super(hv, options, hasher);
-    this.items = new RmapItems();
-    this.unstable = new ContentRbTree(0);
-    this.cmp = new FrameComparer(hv.memory, this.workCounters);
-    this.stable = new StableTree(hv, this.items, this.cmp, this.workCounters);
-    this.stable.maxPageSharing = options.maxPageSharing;
-    this.stable.pruneMillisecs = options.stableNodeChainsPruneMillisecs;
-    this.growSlots(this.registered.length);
+  /** `items` and `stable` are built first (the worker pool's filter reads the stable tree). */
+  constructor(parts: ScannerParts, items: RmapItems, stable: StableTree) {
+    super(parts);
+    this.items = items;
+    this.stable = stable;
     // zero_checksum = calc_checksum(ZERO_PAGE), with the same (possibly overridden) hash
     const h = { hi: 0, lo: 0 };
-    splitHash((options.fingerprintOverride ?? xxHash3Fingerprint)(ZERO_PAGE), h);
+    splitHash((this.options.fingerprintOverride ?? xxHash3Fingerprint)(ZERO_PAGE), h);
     this.zeroChecksum = h.lo;
   }
 
   // ---- ScannerBase hooks ------------------------------------------------------------------------
 
   protected growSlots(capacity: number): void {
-    if (!this.items) return; // called from the base constructor, before our fields exist
     this.items.grow(capacity);
     this.unstable.grow(capacity);
   }
@@ -141,11 +152,6 @@ export class KsmScanner extends ScannerBase {
     return true;
   }
 
-  /** Hash ahead (worker pool) only pages a visit would checksum: not on a KSM or shared frame. */
-  protected override wouldHash(_slot: number, frame: number): boolean {
-    return frame !== this.hv.zeroFrame && this.stable.nodeOfFrame(frame) < 0 && this.hv.memory.frameState[frame] !== FrameState.SHARED;
-  }
-
   protected visit(slot: number, frame: number): void {
     const items = this.items;
     const stable = this.stable;
@@ -165,26 +171,24 @@ export class KsmScanner extends ScannerBase {
       items.checksum[slot] = checksum;
       return;
     }
-    const g = hv.guestById[hv.pageTable.slotGuest[slot]!]!;
-    const gfn = slot - g.slotBase;
-    if (this.options.useZeroPages && checksum === this.zeroChecksum && this.cmp.isZero(frame)) {
-      hv.mapZero(g, gfn);
+    const cmp = this.cmp;
+    if (this.options.useZeroPages && checksum === this.zeroChecksum && cmp.isZero(frame)) {
+      hv.mapZeroByHandle(slot, frame, cmp.genA);
       this.workCounters.merges++;
       return;
     }
-    const dup = stable.search(frame);
+    const dup = stable.search(frame); // on a match, its last compare was cmp.compare(frame, kpfn)
     if (dup >= 0) {
-      const owner = hv.memory.frameRmapHead[stable.kpfn[dup]!]!;
-      const og = hv.guestById[hv.pageTable.slotGuest[owner]!]!;
-      hv.share(og, owner - og.slotBase, g, gfn);
+      const kpfn = stable.kpfn[dup]!;
+      hv.shareByHandle(hv.memory.frameRmapHead[kpfn]!, kpfn, cmp.genB, slot, frame, cmp.genA);
       this.workCounters.merges++;
       stable.append(slot, dup);
       return;
     }
-    const treeSlot = this.unstableSearchInsert(slot, frame);
+    const treeSlot = this.unstableSearchInsert(slot, frame); // a match: cmp.compare(frame, its frame)
     if (treeSlot < 0) return;
-    const tg = hv.guestById[hv.pageTable.slotGuest[treeSlot]!]!;
-    hv.share(g, gfn, tg, treeSlot - tg.slotBase); // the scanned page becomes the KSM page
+    // the scanned page becomes the KSM page
+    hv.shareByHandle(slot, frame, cmp.genA, treeSlot, hv.pageTable.slotFrame[treeSlot]!, cmp.genB);
     this.workCounters.merges++;
     this.removeFromTree(treeSlot);
     const node = stable.insert(frame);
@@ -193,7 +197,6 @@ export class KsmScanner extends ScannerBase {
   }
 
   protected dropSlots(first: number, count: number): void {
-    if (!this.items) return;
     const flags = this.items.flags;
     const end = Math.min(first + count, flags.length);
     for (let s = first; s < end; s++) if ((flags[s]! & ITEM) !== 0) this.freeItem(s);
@@ -238,6 +241,12 @@ export class KsmScanner extends ScannerBase {
       zeroPages: zero,
       generalProfit: (sharing + zero) * PAGE_SIZE - rmapItems * RMAP_ITEM_BYTES,
     };
+  }
+
+  protected auditPolicy(): void {
+    // the unstable tree is emptied when a pass begins: between passes it holds the last pass's items
+    const treePass = this.order.inPass ? this.fullScanCount : this.fullScanCount - 1;
+    auditKsm(this.hv, this.items, this.stable, this.unstable, this.pagesUnshared, treePass, auditFail);
   }
 
   /** ksm_rmap_items (cold path, tests and reports). */

@@ -25,7 +25,12 @@ export class RmapItems {
   node = new Int32Array(0);
   next = new Int32Array(0);
   prev = new Int32Array(0);
-  count = 0;
+  /** ksm_rmap_items: +1 per alloc, -1 per free, 0 at clearAll (read-only outside: `count`). */
+  private nItems = 0;
+
+  get count(): number {
+    return this.nItems;
+  }
 
   grow(capacity: number): void {
     if (capacity <= this.flags.length) return;
@@ -51,18 +56,18 @@ export class RmapItems {
     this.node[s] = -1;
     this.next[s] = -1;
     this.prev[s] = -1;
-    this.count++;
+    this.nItems++;
   }
 
   /** free_rmap_item (the caller has taken it out of both trees). */
   free(s: number): void {
     this.flags[s] = 0;
-    this.count--;
+    this.nItems--;
   }
 
   clearAll(): void {
     this.flags.fill(0);
-    this.count = 0;
+    this.nItems = 0;
   }
 }
 

@@ -26,7 +26,7 @@
 import { FrameState, type Hypervisor } from "../../hypervisor/index.ts";
 import type { ScannerWork } from "../types.ts";
 import { ContentRbTree, NIL } from "./content-rbtree.ts";
-import type { FrameComparer } from "./frame-compare.ts";
+import type { FrameComparer } from "../frame-comparer.ts";
 import { STABLE, type RmapItems } from "./rmap-items.ts";
 
 export const STABLE_NODE_CHAIN = -1024;
@@ -46,11 +46,17 @@ export class StableTree {
   private freeIds: number[] = [];
   private nextId = 0;
   readonly frameNode: Int32Array;
-  // counters
+  // Live counters (read by KsmScanner.stats(); written only here, where the kernel changes them).
+  /** ksm_pages_shared: +1 when an item is appended to a node with an empty list, -1 when a
+   * node's last item is removed (removeItem, or removeNode un-listing a stale node). */
   pagesShared = 0;
+  /** ksm_pages_sharing: +1 per item appended to a node that already lists one, -1 per such item removed. */
   pagesSharing = 0;
+  /** ksm_stable_node_chains: +1 when a chain is made (makeChain), -1 when one is freed or collapses to its one dup. */
   chains = 0;
+  /** ksm_stable_node_dups: +1 per dup added to a chain, -1 per dup that leaves one (removed, or the last one when its chain collapses into it). */
   dups = 0;
+  /** max_page_sharing (the scanner's knob, copied here). */
   maxPageSharing = 256;
   /** stable_node_chains_prune_millisecs: a chain lookup checks every dup once this long after the last full check. */
   pruneMillisecs = CHAIN_PRUNE_MILLISECS;

@@ -19,7 +19,8 @@
 import { buildMixImage } from "../mix-image.ts";
 import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
 import { createScanner } from "../create-scanner.ts";
-import { DEFAULT_CHUNK, WorkerPool, poolOf, type VisitOrderSource } from "./index.ts";
+import { DEFAULT_CHUNK, WorkerPool, poolOf } from "./index.ts";
+import type { HashAheadFilter, VisitOrder } from "../visit-order.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {
@@ -50,11 +51,16 @@ const fmt = (x: number): string => (x / 1e6).toFixed(2) + " M";
 async function raw(hv: Hypervisor, workers: number, chunk: number): Promise<{ pps: number; dispatchUs: number; chunkUs: number }> {
   const sf = hv.pageTable.slotFrame;
   const total = hv.pageTable.slotCount;
-  const source: VisitOrderSource = {
-    peekVisits(after, slots, frames, max, maxSlots = Infinity, out) {
+  const order: VisitOrder = {
+    ascending: true,
+    inPass: true,
+    begin() {},
+    next: () => -1,
+    abandon() {},
+    peek(after, slots, frames, max, maxPositions, out) {
       let n = 0;
       let s = after < 0 ? 0 : after + 1;
-      const end = Math.min(total, s + maxSlots);
+      const end = Math.min(total, s + maxPositions);
       for (; s < end && n < max; s++) {
         if (sf[s]! < 0) continue;
         slots[n] = s;
@@ -62,12 +68,13 @@ async function raw(hv: Hypervisor, workers: number, chunk: number): Promise<{ pp
       }
       if (out) {
         out.passEnd = s >= total;
-        out.lastSlot = s - 1;
+        out.lastPosition = s - 1;
       }
       return n;
     },
   };
-  const pool = new WorkerPool(hv.memory, source, { workers: Math.max(workers, 1), chunk });
+  const everyPage: HashAheadFilter = { wouldHash: () => true };
+  const pool = new WorkerPool(hv.memory, order, everyPage, { workers: Math.max(workers, 1), chunk });
   // start the workers and let them come up (not timed: a scanner's pool is long-lived)
   pool.hashFrame(0, sf[0]!);
   await Bun.sleep(30);

@@ -4,9 +4,10 @@
  * Algorithm. The scanner (the owner) still visits pages one by one in the single-thread order and
  * calls hashFrame(slot, frame) when a visit needs a hash. The pool keeps two chunks of upcoming
  * visits, A (being consumed) and B (being hashed ahead), each up to `chunk` (slot, frame) pairs
- * peeked from the scanner's visit order (VisitOrderSource.peekVisits, read-only; a peek examines
- * at most PEEK_WINDOW_CHUNKS chunks' worth of slots). At hashFrame(slot, frame), for an
- * ascending order (the base cursor):
+ * peeked from the scanner's VisitOrder (order.peek through the policy's HashAheadFilter: the same
+ * order and the same "would a visit hash it" predicate the scanner's batch loop and visit use;
+ * read-only; a peek examines at most PEEK_WINDOW_CHUNKS chunks' worth of positions). At
+ * hashFrame(slot, frame), for an ascending order (positions are slots: AscendingOrder):
  *   - slot lies in A's remaining range: advance A's pointer to it (the slots ascend);
  *   - else slot lies in B's range: retire A (close its buffer, wait for claimed sub-chunks),
  *     B becomes A and the freed buffer is refilled with the chunk after it (workers hash it
@@ -15,7 +16,7 @@
  *   - else the pool is out of step (a new pass B does not cover): resync = drop both chunks and
  *     peek two new ones after the cursor, with a doubling back-off while the chunks served under
  *     1/8 of their pages (a policy that hashes only a few of the pages it visits).
- * A random order (esx, visitOrderAscending = false) is matched by position instead: the request
+ * A shuffled order (esx's ShuffledOrder, ascending = false) is matched by position instead: the request
  * is looked for in a short window after A's pointer, then at B's start (serveInOrder).
  * If the position is found and the frame and the generation match (protocol.ts, "Validity"), the
  * owner takes the worker's hash once its sub-chunk is done; when no worker has claimed that
@@ -24,121 +25,48 @@
  * inline. pagesHashed counts one per call either way, so every counter and merge is the same for
  * every worker count.
  *
- * Workers start lazily with the first chunk (a scanner that never hashes, or whose visit order
- * peekVisits cannot tell, spawns nothing); until one is READY the owner hashes inline.
+ * Workers start lazily with the first chunk (a scanner that never hashes spawns nothing); until
+ * one is READY the owner hashes inline.
  *
- * Faults. The owner never blocks for long: waiting on a sub-chunk gives up after faultMillis and
- * then rebuilds the pool (terminates every worker, new shared buffer so that a late write of a
- * stuck worker cannot land in a reused chunk, new workers) and hashes inline. A worker that dies
- * while the owner is idle is seen through its "close" event: its claimed sub-chunk is re-run by
- * the owner and the worker replaced. Either way no page is lost or counted twice: results are
- * only ever a cache, validated per visit.
+ * Faults: waiting on a sub-chunk gives up after faultMillis and rebuilds the pool; a worker that
+ * dies is replaced (pool-workers.ts). Results are only ever a cache, validated per visit.
  */
 import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
 import type { FrameHasher } from "../fingerprint.ts";
-import type { PeekResult } from "../scanner-base.ts";
+import type { HashAheadFilter, PeekResult, VisitOrder } from "../visit-order.ts";
+import { DEFAULT_CHUNK, MATCH_WINDOW, MISSES_BEFORE_RESYNC, PEEK_WINDOW_CHUNKS, type Chunk, type PoolCounters, type PoolOptions } from "./pool-config.ts";
+import { PoolWorkers } from "./pool-workers.ts";
 import {
-  CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, STOP, SUB, SUB_SHIFT, WAKE,
-  bufWord, checkChunk, claimBWord, claimJWord, claimSeqWord, hashRange, poolBufferBytes, poolViews,
-  type FrameReader, type PoolViews,
+  CLOSED, CUR, FAULT_AFTER, FAULT_KIND, FAULT_WORKER, N, NSUB, READY, SEQ, SUB, SUB_SHIFT, WAKE,
+  bufWord, checkChunk, hashRange, type FrameReader, type PoolViews,
 } from "./protocol.ts";
-import type { WorkerInit } from "./hash-worker.ts";
 
-/** The scanner side of hash-ahead: ScannerBase.peekVisits. */
-export interface VisitOrderSource {
-  peekVisits(after: number, slots: Int32Array, frames: Int32Array, max: number, maxSlots?: number, out?: PeekResult): number;
-  /** false: the visit order is not ascending by slot (esx's random order); the pool then matches
-   * requests against the peeked order position by position, in a short window. Default true. */
-  readonly visitOrderAscending?: boolean;
-}
-
-/** Non-ascending orders: how far ahead of its pointer the pool looks for a requested slot, and how
- * many requests in a row may miss before it concludes it is out of step and resyncs. */
-const MATCH_WINDOW = 16;
-const MISSES_BEFORE_RESYNC = 128;
-
-/** A peek examines at most this many chunks' worth of page slots: when few pages would hash
- * (a steady pass re-hashes only written pages) it stops there instead of walking all memory. */
-export const PEEK_WINDOW_CHUNKS = 4;
-
-export interface PoolOptions {
-  workers: number;
-  chunk?: number; // pages per chunk, multiple of 64 (default DEFAULT_CHUNK)
-  faultMillis?: number; // give up waiting on a sub-chunk after this long (default 250)
-}
-
-/**
- * Pages per chunk. Measured (pool.bench.ts, raw re-hash of 1 GiB, 2 workers, 5 interleaved rounds):
- * 1024 -> 1.73 M pages/s, 4096 -> 1.85 M, 16384 -> 2.34 M; owner dispatch cost is 1-1.6% of a
- * chunk at every size, so the larger chunk wins by amortising the pipeline stalls (worker wake-up
- * ~100 us, owner catching up at chunk ends). 2 x 16384 positions x 24 B = 0.8 MB of shared buffer.
- */
-export const DEFAULT_CHUNK = 16384;
-
-export interface PoolCounters {
-  hits: number; // hashFrame calls served from a worker's result
-  misses: number; // hashed inline
-  chunks: number; // chunks dispatched
-  resyncs: number;
-  restarts: number; // workers replaced after a fault
-  waits: number; // times the owner had to wait for a sub-chunk
-  ownerSubchunks: number; // sub-chunks the owner claimed and hashed itself (it had caught up)
-  dispatchNs: number; // owner time spent peeking + dispatching chunks
-}
-
-const WORKER_URL = new URL("./hash-worker.ts", import.meta.url).href;
-let warnedCores = false;
-/** Warns once per process when `workers` exceeds the cores (allowed: it just does not help). */
-export function warnIfMoreThanCores(workers: number): void {
-  const cores = navigator.hardwareConcurrency;
-  if (workers > cores && !warnedCores) {
-    warnedCores = true;
-    console.warn(`vmdedup: workers: ${workers} is more than the ${cores} cores of this machine; hashing will not get faster`);
-  }
-}
-
-/** Test hook: warn again about more workers than cores. */
-export function resetCoreWarning(): void {
-  warnedCores = false;
-}
 const tmp64 = new BigUint64Array(1);
 const tmp32 = new Uint32Array(tmp64.buffer);
 
-interface Chunk {
-  slots: Int32Array; // owner-private: the slot of each position
-  n: number;
-  seq: number; // 0: not open
-  ptr: number;
-  passEnd: boolean; // the pass ends after the last position
-  nextAfter: number; // not passEnd: peek the next chunk after this slot
-}
 
 export class WorkerPool implements FrameHasher {
   hi = 0;
   lo = 0;
   pagesHashed = 0;
-  readonly counters: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, ownerSubchunks: 0, dispatchNs: 0 };
+  private readonly tally: PoolCounters = { hits: 0, misses: 0, chunks: 0, resyncs: 0, restarts: 0, waits: 0, ownerSubchunks: 0, dispatchNs: 0 };
   readonly chunkSize: number;
   readonly faultMillis: number;
-  /** The live workers (tests may terminate one to simulate a crash). */
-  workers: Worker[] = [];
-  private sab: SharedArrayBuffer | null = null;
-  private v!: PoolViews;
+  private readonly crew: PoolWorkers;
+  private v!: PoolViews; // the current incarnation's views (set by start(), used only while crew.running)
   private readonly reader: FrameReader;
   private readonly gen: Uint32Array;
   private readonly chunks: [Chunk, Chunk];
   private cur = -1; // buffer index of A
   private nxt = -1; // buffer index of B
   private seqCounter = 0;
-  private incarnation = 0;
   private closed = false;
-  private closing: Promise<void>[] = [];
   private hitsAtResync = 0;
   private backoff = 0;
   private skipResyncs = 0;
   private pagesSent = 0;
   private readonly probe = new Int32Array(1);
-  private readonly peekResult: PeekResult = { passEnd: true, lastSlot: -1 };
+  private readonly peekResult: PeekResult = { passEnd: true, lastPosition: -1 };
   private lastSlot = -1; // the slot of the previous hashFrame call
   private inOrderMisses = 0; // non-ascending orders: requests in a row not found in the chunks
   private sentAtResync = 0;
@@ -146,7 +74,8 @@ export class WorkerPool implements FrameHasher {
 
   constructor(
     private readonly memory: MachineMemory,
-    private readonly source: VisitOrderSource,
+    private readonly order: VisitOrder,
+    private readonly filter: HashAheadFilter,
     opts: PoolOptions,
   ) {
     if (SEGMENT_FRAMES !== 1 << 18) throw new Error("pool protocol assumes 2^18-frame segments");
@@ -158,6 +87,17 @@ export class WorkerPool implements FrameHasher {
     this.gen = memory.frameWriteGen;
     const mk = (): Chunk => ({ slots: new Int32Array(this.chunkSize), n: 0, seq: 0, ptr: 0, passEnd: false, nextAfter: -1 });
     this.chunks = [mk(), mk()];
+    this.crew = new PoolWorkers(memory, this.reader, this.chunkSize, this.nWorkers, () => this.tally.restarts++);
+  }
+
+  /** The pool's counters (a live read-only view). */
+  get counters(): Readonly<PoolCounters> {
+    return this.tally;
+  }
+
+  /** The live workers (tests may terminate one to simulate a crash). */
+  get workers(): Worker[] {
+    return this.crew.workers;
   }
 
   // ---- FrameHasher ----------------------------------------------------------------------------
@@ -165,11 +105,11 @@ export class WorkerPool implements FrameHasher {
     this.pagesHashed++;
     if (!this.closed) {
       if (this.serve(slot, frame)) {
-        this.counters.hits++;
+        this.tally.hits++;
         return;
       }
     }
-    this.counters.misses++;
+    this.tally.misses++;
     const off = (frame & 0x3ffff) << 12;
     tmp64[0] = Bun.hash.xxHash3(this.memory.segments[frame >>> 18]!.subarray(off, off + 4096));
     this.lo = tmp32[0]!;
@@ -179,23 +119,23 @@ export class WorkerPool implements FrameHasher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopAll();
+    this.crew.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
-    await Promise.race([Promise.all(this.closing), timeout]);
+    await Promise.race([Promise.all(this.crew.closing), timeout]);
     clearTimeout(timer);
   }
 
   /** Starts the workers now (they start lazily otherwise) and resolves once all are up. */
   async started(): Promise<void> {
     if (this.closed) return;
-    if (this.sab === null) this.start();
-    while (this.sab !== null && Atomics.load(this.v.ctl, READY) < this.nWorkers) await Bun.sleep(1);
+    if (!this.crew.running) this.start();
+    while (this.crew.running && Atomics.load(this.v.ctl, READY) < this.nWorkers) await Bun.sleep(1);
   }
 
   /** Test hook: worker `index` dies half-way through its `afterClaims`-th sub-chunk. */
   injectFault(index: number, afterClaims: number, kind: "throw" | "exit"): void {
-    if (this.sab === null) this.start();
+    if (!this.crew.running) this.start();
     Atomics.store(this.v.ctl, FAULT_KIND, kind === "exit" ? 2 : 1);
     Atomics.store(this.v.ctl, FAULT_AFTER, afterClaims);
     Atomics.store(this.v.ctl, FAULT_WORKER, index);
@@ -204,7 +144,7 @@ export class WorkerPool implements FrameHasher {
   // ---- lookup ---------------------------------------------------------------------------------
   /** Finds slot in A or B (moving the pipeline on) and serves the worker's hash if valid. */
   private serve(slot: number, frame: number): boolean {
-    if (this.source.visitOrderAscending === false) return this.serveInOrder(slot, frame);
+    if (!this.order.ascending) return this.serveInOrder(slot, frame);
     const prev = this.lastSlot;
     this.lastSlot = slot;
     let b = this.cur;
@@ -221,7 +161,7 @@ export class WorkerPool implements FrameHasher {
           return false;
         }
         if (this.cur >= 0) this.retire(this.cur);
-        if (this.sab === null) return false; // a fault rebuilt the pool while retiring
+        if (!this.crew.running) return false; // a fault rebuilt the pool while retiring
         this.cur = b;
         this.nxt = -1;
         this.refill();
@@ -261,7 +201,7 @@ export class WorkerPool implements FrameHasher {
           if (nb.slots[p] !== slot) continue;
           this.inOrderMisses = 0;
           this.retire(this.cur);
-          if (this.sab === null) return false; // a fault rebuilt the pool while retiring
+          if (!this.crew.running) return false; // a fault rebuilt the pool while retiring
           this.cur = b;
           this.nxt = -1;
           this.refill();
@@ -337,7 +277,7 @@ export class WorkerPool implements FrameHasher {
     const v = this.v.bufs[b]!;
     hashRange(this.reader, v, j << SUB_SHIFT, Math.min(c.n, (j + 1) << SUB_SHIFT));
     Atomics.store(v.done, j, c.seq);
-    this.counters.ownerSubchunks++;
+    this.tally.ownerSubchunks++;
   }
 
   /** Waits until sub-chunk j of buffer b is done; false (hash inline) if no worker is up yet or on a fault. */
@@ -347,7 +287,7 @@ export class WorkerPool implements FrameHasher {
     let d = Atomics.load(done, j);
     if (d === c.seq) return true;
     if (Atomics.load(this.v.ctl, READY) === 0) return false;
-    this.counters.waits++;
+    this.tally.waits++;
     for (let spin = 0; spin < 2000; spin++) if (Atomics.load(done, j) === c.seq) return true;
     const deadline = performance.now() + this.faultMillis;
     for (;;) {
@@ -362,21 +302,21 @@ export class WorkerPool implements FrameHasher {
   }
 
   // ---- pipeline -------------------------------------------------------------------------------
-  /** Fills buffer b with up to chunkSize visits after `after` (see peekVisits) and opens it. */
+  /** Fills buffer b with up to chunkSize visits after position `after` (VisitOrder.peek) and opens it. */
   private dispatch(b: number, after: number): boolean {
     const t0 = Bun.nanoseconds();
     const c = this.chunks[b]!;
     const v = this.v.bufs[b]!;
     const peek = this.peekResult;
     const window = PEEK_WINDOW_CHUNKS * this.chunkSize;
-    let n = this.source.peekVisits(after, c.slots, v.frames, this.chunkSize, window, peek);
-    if (n === 0 && peek.passEnd && after >= 0) n = this.source.peekVisits(-2, c.slots, v.frames, this.chunkSize, window, peek);
+    let n = this.order.peek(after, c.slots, v.frames, this.chunkSize, window, peek, this.filter);
+    if (n === 0 && peek.passEnd && after >= 0) n = this.order.peek(-2, c.slots, v.frames, this.chunkSize, window, peek, this.filter);
     c.n = n;
     c.ptr = 0;
     c.seq = 0;
     if (n === 0) return false;
     c.passEnd = peek.passEnd;
-    c.nextAfter = peek.lastSlot;
+    c.nextAfter = peek.lastPosition;
     const gen = this.gen;
     const frames = v.frames;
     const expect = v.expect;
@@ -389,9 +329,9 @@ export class WorkerPool implements FrameHasher {
     Atomics.store(ctl, bufWord(b, CUR), 0);
     Atomics.add(ctl, WAKE, 1);
     Atomics.notify(ctl, WAKE);
-    this.counters.chunks++;
+    this.tally.chunks++;
     this.pagesSent += n;
-    this.counters.dispatchNs += Bun.nanoseconds() - t0;
+    this.tally.dispatchNs += Bun.nanoseconds() - t0;
     return true;
   }
 
@@ -416,7 +356,7 @@ export class WorkerPool implements FrameHasher {
   /** Whether the chunks sent since the last resync served none or under 1/8 of their pages. */
   private inefficient(): boolean {
     const sent = this.pagesSent - this.sentAtResync;
-    const served = this.counters.hits - this.hitsAtResync;
+    const served = this.tally.hits - this.hitsAtResync;
     return sent > 0 && (served === 0 || (sent >= 4 * SUB && served * 8 < sent));
   }
 
@@ -425,9 +365,9 @@ export class WorkerPool implements FrameHasher {
       this.skipResyncs--;
       return;
     }
-    this.counters.resyncs++;
+    this.tally.resyncs++;
     const backOff = this.inefficient();
-    this.hitsAtResync = this.counters.hits;
+    this.hitsAtResync = this.tally.hits;
     this.sentAtResync = this.pagesSent;
     if (this.cur >= 0) this.retire(this.cur);
     if (this.nxt >= 0) this.retire(this.nxt);
@@ -439,9 +379,9 @@ export class WorkerPool implements FrameHasher {
       return;
     }
     this.backoff = 0;
-    if (this.sab === null) {
+    if (!this.crew.running) {
       // not started yet, or rebuilt after a fault: start workers only if there is work
-      if (this.source.peekVisits(-1, this.probe, this.probe, 1) === 0) return;
+      if (this.order.peek(-1, this.probe, this.probe, 1, Infinity, undefined, this.filter) === 0) return;
       this.start();
     }
     if (!this.dispatch(0, -1)) return;
@@ -449,71 +389,17 @@ export class WorkerPool implements FrameHasher {
     this.refill();
   }
 
-  // ---- workers --------------------------------------------------------------------------------
+  // ---- workers (pool-workers.ts) -------------------------------------------------------------
   private start(): void {
-    this.incarnation++;
-    this.sab = new SharedArrayBuffer(poolBufferBytes(this.chunkSize));
-    this.v = poolViews(this.sab, this.chunkSize);
-    Atomics.store(this.v.ctl, FAULT_WORKER, -1);
-    for (let b = 0; b < 2; b++) Atomics.store(this.v.ctl, bufWord(b, CUR), CLOSED);
+    this.v = this.crew.start();
     this.chunks[0].seq = this.chunks[1].seq = 0;
     this.cur = this.nxt = -1;
-    this.workers = [];
-    for (let i = 0; i < this.nWorkers; i++) this.workers.push(this.spawn(i));
-  }
-
-  private spawn(index: number): Worker {
-    const w = new Worker(WORKER_URL);
-    const inc = this.incarnation;
-    let onClose!: () => void;
-    this.closing.push(new Promise<void>((r) => (onClose = r)));
-    w.addEventListener("close", () => {
-      onClose();
-      if (!this.closed && inc === this.incarnation && this.workers[index] === w) this.replace(index);
-    });
-    w.addEventListener("error", () => {}); // a crash is handled on "close"
-    w.unref();
-    const init: WorkerInit = { memory: this.memory.handles(), pool: this.sab!, chunk: this.chunkSize, index };
-    w.postMessage(init);
-    return w;
-  }
-
-  /** Worker `index` died while the owner was idle: re-run its claimed sub-chunk, start a new one. */
-  private replace(index: number): void {
-    this.counters.restarts++;
-    const ctl = this.v.ctl;
-    const seq = Atomics.load(ctl, claimSeqWord(index));
-    if (seq !== 0) {
-      const b = Atomics.load(ctl, claimBWord(index));
-      const j = Atomics.load(ctl, claimJWord(index));
-      const v = this.v.bufs[b]!;
-      if (Atomics.load(ctl, bufWord(b, SEQ)) === seq && Atomics.load(v.done, j) !== seq) {
-        const n = Atomics.load(ctl, bufWord(b, N));
-        hashRange(this.reader, v, j << SUB_SHIFT, Math.min(n, (j + 1) << SUB_SHIFT));
-        Atomics.store(v.done, j, seq);
-      }
-      Atomics.store(ctl, claimSeqWord(index), 0);
-    }
-    if (Atomics.load(ctl, FAULT_WORKER) === index) Atomics.store(ctl, FAULT_WORKER, -1);
-    this.workers[index] = this.spawn(index);
   }
 
   /** A sub-chunk never came back: drop every worker and the shared buffer, start afresh. */
   private rebuild(): void {
-    this.counters.restarts++;
-    this.stopAll();
-    this.sab = null; // next hashFrame starts a new incarnation; this call hashes inline
+    this.tally.restarts++;
+    this.crew.stop(true); // next hashFrame starts a new incarnation; this call hashes inline
     this.cur = this.nxt = -1;
-  }
-
-  private stopAll(): void {
-    if (this.sab === null) return;
-    const ctl = this.v.ctl;
-    Atomics.store(ctl, STOP, 1);
-    Atomics.add(ctl, WAKE, 1);
-    Atomics.notify(ctl, WAKE);
-    this.incarnation++;
-    for (const w of this.workers) w.terminate();
-    this.workers = [];
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { fill, hashPolicyScenarios, page, setup } from "./hash-policy-scenarios.ts";
+import { fill, hashPolicyScenarios, page, setup } from "../hash/hash-policy-scenarios.ts";
 
 hashPolicyScenarios("vmdedup");
 

@@ -1,9 +1,10 @@
 /**
  * Policy "vmdedup": de-duplication inside the hypervisor, after VMDedup (Shaikh et al., IC2E 2014).
  *
- * The scanner walks every registered page in the ksm_do_scan order of ScannerBase and keeps one
- * global hash index of 64-bit page fingerprints (xxHash3 through this.hasher; see
- * hash-scanner-base.ts for the index, the lookup/merge step and the statistics).
+ * The scanner walks every registered page in ksm_do_scan's order (AscendingOrder, through
+ * ScannerBase's batch loop) and keeps one global hash index of 64-bit page fingerprints (xxHash3
+ * through this.hasher; see ../hash/hash-scanner-base.ts for the index, the lookup/merge step and
+ * the statistics).
  *
  * What the hypervisor knows and a process-level scanner (KSM) does not: the write generation of
  * every machine frame, bumped on every change of its bytes and on every allocation, so
@@ -23,9 +24,32 @@
  * Unshared entries are validated by generation: an entry stands for its page while the page
  * still maps the entry's frame at the entry's generation (a frame that was freed, rewritten or
  * reallocated has a different generation). A full byte compare precedes every merge anyway.
+ *
+ * "Unchanged since its last visit" (unchangedSinceVisit below) is the one predicate both the
+ * visit and the worker pool's hash-ahead (VmdedupHashAhead) decide by.
  */
-import { HashScannerBase, Kind } from "./hash-scanner-base.ts";
-import { FrameState } from "../../hypervisor/index.ts";
+import { FrameState, type Hypervisor } from "../../hypervisor/index.ts";
+import { HashScannerBase } from "../hash/hash-scanner-base.ts";
+import { Kind, type HashSlots } from "../hash/hash-slots.ts";
+import type { HashAheadFilter } from "../visit-order.ts";
+
+/** The page maps the frame and generation of its last visit, and was indexed, merged or seen volatile then. */
+function unchangedSinceVisit(slots: HashSlots, writeGen: Uint32Array, slot: number, frame: number): boolean {
+  const k = slots.kind[slot]!;
+  return slots.seenFrame[slot] === frame && slots.seenGen[slot] === writeGen[frame] && k !== Kind.NONE && k !== Kind.ZERO;
+}
+
+/** Hash ahead (worker pool) only pages a visit would hash: not the zero frame, changed since their last visit. */
+export class VmdedupHashAhead implements HashAheadFilter {
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly slots: HashSlots,
+  ) {}
+
+  wouldHash(slot: number, frame: number): boolean {
+    return frame !== this.hv.zeroFrame && !unchangedSinceVisit(this.slots, this.hv.memory.frameWriteGen, slot, frame);
+  }
+}
 
 export class VmdedupScanner extends HashScannerBase {
   readonly policy = "vmdedup" as const;
@@ -37,15 +61,15 @@ export class VmdedupScanner extends HashScannerBase {
       return;
     }
     const m = hv.memory;
-    const gen = m.frameWriteGen[frame]!;
-    const k = this.kind[slot]!;
-    if (this.seenFrame[slot] === frame && this.seenGen[slot] === gen && k !== Kind.NONE && k !== Kind.ZERO) {
-      if (k === Kind.INDEXED && this.waitRoom[slot] === 0) return;
+    const slots = this.slots;
+    const k = slots.kind[slot]!;
+    if (unchangedSinceVisit(slots, m.frameWriteGen, slot, frame)) {
+      if (k === Kind.INDEXED && slots.waitRoom[slot] === 0) return;
       if (k === Kind.MERGED && m.frameState[frame] === FrameState.SHARED && !this.mayFold(frame)) return;
       // unchanged, but volatile (now stable), waiting for room, alone on a shared frame or no
       // longer shared: no new hash needed
-      const hi = this.hashHi[slot]!;
-      const lo = this.hashLo[slot]!;
+      const hi = slots.hashHi[slot]!;
+      const lo = slots.hashLo[slot]!;
       this.forgetSlot(slot);
       this.process(slot, frame, hi, lo, false);
       return;
@@ -53,16 +77,9 @@ export class VmdedupScanner extends HashScannerBase {
     const changed = k !== Kind.NONE;
     if (changed) this.forgetSlot(slot);
     this.hasher.hashFrame(slot, frame);
-    this.seenFrame[slot] = frame;
-    this.seenGen[slot] = gen;
+    slots.seenFrame[slot] = frame;
+    slots.seenGen[slot] = m.frameWriteGen[frame]!;
     this.process(slot, frame, this.hasher.hi, this.hasher.lo, changed);
-  }
-
-  /** Hash ahead (worker pool) only pages a visit would hash: written since their last visit. */
-  protected override wouldHash(slot: number, frame: number): boolean {
-    if (frame === this.hv.zeroFrame) return false;
-    const k = this.kind[slot]!;
-    return !(this.seenFrame[slot] === frame && this.seenGen[slot] === this.hv.memory.frameWriteGen[frame] && k !== Kind.NONE && k !== Kind.ZERO);
   }
 
   protected hintValid(pos: number, _hi: number, _lo: number): boolean {
@@ -70,10 +87,10 @@ export class VmdedupScanner extends HashScannerBase {
     const h = ix.aux[pos]!;
     const f = ix.frame[pos]!;
     return (
-      this.kind[h] === Kind.INDEXED &&
+      this.slots.kind[h] === Kind.INDEXED &&
       this.hv.pageTable.slotFrame[h] === f &&
       this.hv.memory.frameWriteGen[f] === ix.gen[pos] &&
-      this.registered[h] === 1
+      this.registration.registered[h] === 1
     );
   }
 }

@@ -35,8 +35,8 @@ export class HashIndex {
   frame: Int32Array;
   gen: Uint32Array;
   aux: Int32Array;
-  /** Number of entries. */
-  count = 0;
+  /** Entries in the table: +1 per insert, -1 per remove, 0 at clear (read-only outside: `count`). */
+  private nEntries = 0;
   private bits: number;
   private mask: number;
   private limit: number;
@@ -54,6 +54,10 @@ export class HashIndex {
     this.frame = new Int32Array(1 << bits).fill(EMPTY);
     this.gen = new Uint32Array(1 << bits);
     this.aux = new Int32Array(1 << bits);
+  }
+
+  get count(): number {
+    return this.nEntries;
   }
 
   get capacity(): number {
@@ -104,14 +108,14 @@ export class HashIndex {
   /** Adds an entry (keys may repeat) and returns its bucket (valid until the next insert/remove). */
   insert(hi: number, lo: number, frame: number, gen: number, aux: number): number {
     if (frame < 0) throw new InvalidArgumentError(`frame must be >= 0, got ${frame}`);
-    if (this.count + 1 > this.limit) this.rehash(this.bits + 1);
+    if (this.nEntries + 1 > this.limit) this.rehash(this.bits + 1);
     const p = this.place(hi, lo);
     this.keyHi[p] = hi;
     this.keyLo[p] = lo;
     this.frame[p] = frame;
     this.gen[p] = gen;
     this.aux[p] = aux;
-    this.count++;
+    this.nEntries++;
     return p;
   }
 
@@ -137,7 +141,7 @@ export class HashIndex {
       hole = j;
     }
     fr[hole] = EMPTY;
-    this.count--;
+    this.nEntries--;
   }
 
   /** Grows the table now so that `entries` entries fit without a rehash. */
@@ -150,7 +154,7 @@ export class HashIndex {
   /** Forgets every entry (keeps the capacity). */
   clear(): void {
     this.frame.fill(EMPTY);
-    this.count = 0;
+    this.nEntries = 0;
   }
 
   /** First empty bucket of the run starting at the key's home. */

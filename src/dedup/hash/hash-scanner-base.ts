@@ -11,24 +11,17 @@
  * checked by the policy (hintValid: vmdedup by write generation, esx by re-hashing the page).
  * Invalid entries met by a lookup are deleted on the spot.
  *
- * Per page slot (typed arrays, grown with the page table):
- *   kind       NONE | INDEXED (has an unshared entry) | MERGED (maps a frame this scanner shares)
- *              | ZERO (this scanner mapped it to the zero frame) | VOLATILE (seen changed since it
- *              was indexed or merged, and not indexed again yet)
- *   hashHi/Lo  the fingerprint computed at its last hash
- *   seenFrame/seenGen  the frame and its write generation at the last visit (-1: never visited)
- *   inZeroList whether the slot is on the zero-mapped list below
- *   waitRoom   an INDEXED slot that met an equal shared frame which was full (maxPageSharing):
- *              its visits repeat the lookup (remembered fingerprint, no hash) so that it merges
- *              once a CoW break makes room, as KSM's stable-tree search does every visit
- * kindCount[kind] counts slots per kind: pagesUnshared = INDEXED, pagesVolatile = VOLATILE.
+ * Per page slot: HashSlots (hash-slots.ts): kind, fingerprint, the (frame, generation) seen at
+ * the last visit, waitRoom. Frames merged into and zero-mapped slots: MergedFrames.
  *
  * process(slot, frame, hash, changed) — the step after a page was hashed:
- *   1. zero page (useZeroPages and the fingerprint of the zero page): verify all zeros, mapZero;
+ *   1. zero page (useZeroPages and the fingerprint of the zero page): verify all zeros
+ *      (FrameComparer.isZero), then hv.mapZeroByHandle;
  *   2. walk the index entries with this fingerprint, dropping invalid ones; each valid one is
- *      compared byte for byte (never trusting the hash); merge into the first equal shared frame
- *      that has room under maxPageSharing (hv.share: that frame survives, this page moves);
- *      else merge with an equal unshared page (its frame survives and becomes a shared entry);
+ *      compared byte for byte (FrameComparer.equal, never trusting the hash); merge into the
+ *      first equal shared frame that has room under maxPageSharing (hv.shareByHandle with the
+ *      generations that compare saw: that frame survives, this page moves); else merge with an
+ *      equal unshared page (its frame survives and becomes a shared entry);
  *   3. no partner: a page seen changed since its last visit is VOLATILE and not indexed (write
  *      -hot pages do not churn the index; it is indexed once seen stable); any other page gets an
  *      unshared entry, so a duplicate of it merges on its first visit.
@@ -43,15 +36,19 @@
  * KSM): the frames this scanner merged into are kept on a list (with their generation at merge
  * time); stats() counts those still SHARED at that generation (pagesShared) and their extra
  * mappings (pagesSharing), so CoW breaks show up immediately. Slots this scanner mapped to the
- * zero frame are on a second list and count while they still map it (zeroPages).
+ * zero frame are on a second list and count while they still map it (zeroPages). Both lists:
+ * merged-frames.ts. audit(): hash-audit.ts.
  */
 import { BusyError, FrameState, ZERO_PAGE } from "../../hypervisor/index.ts";
 import { splitHash, ZERO_PAGE_HASH } from "../fingerprint.ts";
-import { ScannerBase } from "../scanner-base.ts";
+import { auditFail, ScannerBase, type ScannerParts } from "../scanner-base.ts";
 import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
+import { auditHashPolicy } from "./hash-audit.ts";
 import { HashIndex } from "./hash-index.ts";
+import { Kind, type HashSlots } from "./hash-slots.ts";
+import { MergedFrames } from "./merged-frames.ts";
 
-export const Kind = { NONE: 0, INDEXED: 1, MERGED: 2, ZERO: 3, VOLATILE: 4 } as const;
+export { Kind } from "./hash-slots.ts";
 
 const PAGE = 4096;
 /**
@@ -63,41 +60,20 @@ const PAGE = 4096;
 export const BYTES_PER_TRACKED_PAGE = 18 + 40 + 9;
 
 export abstract class HashScannerBase extends ScannerBase {
-  protected index = new HashIndex(1024);
-  protected kind = new Uint8Array(0);
-  protected hashHi = new Uint32Array(0);
-  protected hashLo = new Uint32Array(0);
-  protected seenFrame = new Int32Array(0);
-  protected seenGen = new Uint32Array(0);
-  private inZeroList = new Uint8Array(0);
-  protected waitRoom = new Uint8Array(0);
-  protected kindCount = new Int32Array(5);
-  // frames this scanner merged into
-  private frameListed: Uint8Array;
-  private frameMergeGen: Uint32Array;
-  private frameGroup: Int32Array;
-  private mergedList = new Int32Array(64);
-  private mergedLen = 0;
-  private nextGroup = 0;
-  protected chainsPossible = false;
-  // slots this scanner mapped to the zero frame
-  private zeroList = new Int32Array(64);
-  private zeroLen = 0;
+  protected readonly index = new HashIndex(1024);
+  protected readonly slots: HashSlots;
+  protected readonly merged: MergedFrames;
   protected readonly zeroHi: number;
   protected readonly zeroLo: number;
 
-  constructor(...args: ConstructorParameters<typeof ScannerBase>) {
-    super(...args);
-    const frames = this.hv.memory.frames + 1;
-    this.frameListed = new Uint8Array(frames);
-    this.frameMergeGen = new Uint32Array(frames);
-    this.frameGroup = new Int32Array(frames);
+  constructor(parts: ScannerParts, slots: HashSlots) {
+    super(parts);
+    this.slots = slots;
+    this.merged = new MergedFrames(parts.hv, slots);
     const z = { hi: 0, lo: 0 };
     splitHash(this.options.fingerprintOverride ? this.options.fingerprintOverride(ZERO_PAGE) : ZERO_PAGE_HASH, z);
     this.zeroHi = z.hi;
     this.zeroLo = z.lo;
-    // ScannerBase's constructor ran growSlots before these fields existed.
-    this.growSlots(this.registered.length);
   }
 
   /** Whether the unshared entry at bucket `pos` (fingerprint hi/lo) still stands for its page. */
@@ -106,18 +82,16 @@ export abstract class HashScannerBase extends ScannerBase {
   // ---- per-slot state -------------------------------------------------------------------------
 
   protected setKind(slot: number, k: number): void {
-    this.kindCount[this.kind[slot]!]!--;
-    this.kindCount[k]!++;
-    this.kind[slot] = k;
+    this.slots.setKind(slot, k);
   }
 
   /** Drops a slot's index entry (if it owns one) and its kind; keeps seenFrame/seenGen. */
   protected forgetSlot(slot: number): void {
-    const k = this.kind[slot]!;
+    const k = this.slots.kind[slot]!;
     if (k === Kind.NONE) return;
     const ix = this.index;
-    const hi = this.hashHi[slot]!;
-    const lo = this.hashLo[slot]!;
+    const hi = this.slots.hashHi[slot]!;
+    const lo = this.slots.hashLo[slot]!;
     if (k === Kind.INDEXED) {
       for (let p = ix.first(hi, lo); p >= 0; p = ix.next(p, hi, lo)) {
         if (ix.aux[p] === slot) {
@@ -126,7 +100,7 @@ export abstract class HashScannerBase extends ScannerBase {
         }
       }
     } else if (k === Kind.MERGED) {
-      const p = ix.locate(hi, lo, this.seenFrame[slot]!, -1);
+      const p = ix.locate(hi, lo, this.slots.seenFrame[slot]!, -1);
       if (p >= 0 && !this.sharedValid(p)) ix.remove(p);
     }
     this.setKind(slot, Kind.NONE);
@@ -141,7 +115,7 @@ export abstract class HashScannerBase extends ScannerBase {
   /** Deletes the entry at `pos`; an unshared entry's page was seen changed: VOLATILE. */
   private dropEntry(pos: number): void {
     const h = this.index.aux[pos]!;
-    if (h >= 0 && this.kind[h] === Kind.INDEXED) this.setKind(h, Kind.VOLATILE);
+    if (h >= 0 && this.slots.kind[h] === Kind.INDEXED) this.setKind(h, Kind.VOLATILE);
     this.index.remove(pos);
   }
 
@@ -151,19 +125,19 @@ export abstract class HashScannerBase extends ScannerBase {
   protected process(slot: number, frame: number, hi: number, lo: number, changed: boolean): void {
     const m = this.hv.memory;
     const w = this.workCounters;
-    this.hashHi[slot] = hi;
-    this.hashLo[slot] = lo;
-    if (this.options.useZeroPages && hi === this.zeroHi && lo === this.zeroLo) {
-      w.zeroChecks++;
-      if (m.isZeroFrameContent(frame)) {
-        this.mapToZero(slot);
-        return;
-      }
+    this.slots.hashHi[slot] = hi;
+    this.slots.hashLo[slot] = lo;
+    const cmp = this.cmp;
+    if (this.options.useZeroPages && hi === this.zeroHi && lo === this.zeroLo && cmp.isZero(frame)) {
+      this.mapToZero(slot, frame, cmp.genA);
+      return;
     }
     const ix = this.index;
     const rc = m.frameRefcount;
     const max = this.options.maxPageSharing;
     let hintPos = -1;
+    let hintGen = 0; // the generations of the hinted frame and this one when they compared equal
+    let hintFrameGen = 0;
     let fullGroup = -1;
     let own = false; // the page is the last mapping of a shared frame: look for another frame with room
     w.lookups++;
@@ -190,12 +164,15 @@ export abstract class HashScannerBase extends ScannerBase {
           }
           own = true;
         }
-      } else if (this.equalFrames(ef, frame)) {
-        if (aux >= 0) hintPos = p;
-        else if (rc[ef]! + rc[frame]! <= max) {
-          this.shareInto(ef, m.frameRmapHead[ef]!, slot);
+      } else if (cmp.equal(ef, frame)) {
+        if (aux >= 0) {
+          hintPos = p;
+          hintGen = cmp.genA;
+          hintFrameGen = cmp.genB;
+        } else if (rc[ef]! + rc[frame]! <= max) {
+          this.shareInto(ef, cmp.genA, m.frameRmapHead[ef]!, slot, frame, cmp.genB);
           return;
-        } else if (fullGroup < 0) fullGroup = this.frameGroup[ef]!;
+        } else if (fullGroup < 0) fullGroup = this.merged.frameGroup[ef]!;
       }
       p = ix.next(p, hi, lo);
     }
@@ -204,7 +181,7 @@ export abstract class HashScannerBase extends ScannerBase {
       return;
     }
     if (hintPos >= 0 && rc[ix.frame[hintPos]!]! + rc[frame]! <= max) {
-      this.mergeWithHint(hintPos, slot, fullGroup);
+      this.mergeWithHint(hintPos, hintGen, slot, frame, hintFrameGen, fullGroup);
       return;
     }
     if (changed) {
@@ -213,7 +190,7 @@ export abstract class HashScannerBase extends ScannerBase {
     }
     ix.insert(hi, lo, frame, m.frameWriteGen[frame]!, slot);
     this.setKind(slot, Kind.INDEXED);
-    this.waitRoom[slot] = fullGroup >= 0 ? 1 : 0;
+    this.slots.waitRoom[slot] = fullGroup >= 0 ? 1 : 0;
   }
 
   /**
@@ -222,80 +199,53 @@ export abstract class HashScannerBase extends ScannerBase {
    * CoW breaks can then leave several frames of one content each with a single mapping.
    */
   protected mayFold(frame: number): boolean {
-    return this.chainsPossible && this.hv.memory.frameRefcount[frame] === 1;
+    return this.merged.chainsPossible && this.hv.memory.frameRefcount[frame] === 1;
   }
 
-  /** Full byte compare, with work accounting. */
-  protected equalFrames(a: number, b: number): boolean {
-    const w = this.workCounters;
-    w.compares++;
-    if (this.hv.memory.framesEqual(a, b)) {
-      w.compareBytes += 2 * PAGE;
-      return true;
-    }
-    w.compareBytes += 2 * (this.hv.memory.firstDifference(a, b) + 1);
-    return false;
-  }
-
-  /** Unshared entry at `pos` + page `slot`: the hinted page's frame survives and becomes shared. */
-  private mergeWithHint(pos: number, slot: number, fullGroup: number): void {
+  /** Unshared entry at `pos` + page `slot`: the hinted page's frame survives and becomes shared.
+   * (hintGen, frameGen): the generations of the two frames when they compared equal. */
+  private mergeWithHint(pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
     const ix = this.index;
     const m = this.hv.memory;
     const h = ix.aux[pos]!;
     const hf = ix.frame[pos]!;
-    this.shareInto(hf, h, slot);
+    this.shareInto(hf, hintGen, h, slot, frame, frameGen);
     ix.aux[pos] = -1;
     ix.gen[pos] = m.frameWriteGen[hf]!;
     this.setMerged(h, hf);
-    let group = fullGroup;
-    if (group >= 0) this.chainsPossible = true;
-    else group = this.nextGroup++;
-    if (!this.frameListed[hf]) {
-      this.frameListed[hf] = 1;
-      if (this.mergedLen === this.mergedList.length) this.mergedList = growInt32(this.mergedList);
-      this.mergedList[this.mergedLen++] = hf;
-    }
-    this.frameMergeGen[hf] = m.frameWriteGen[hf]!;
-    this.frameGroup[hf] = group;
+    this.merged.noteShared(hf, fullGroup);
   }
 
-  /** hv.share: frame `target` (mapped by `targetSlot`) survives, page `slot` moves onto it. */
-  private shareInto(target: number, targetSlot: number, slot: number): void {
-    const hv = this.hv;
-    const gt = hv.guestOfSlot(targetSlot);
-    const gs = hv.guestOfSlot(slot);
-    hv.share(gt, targetSlot - gt.slotBase, gs, slot - gs.slotBase);
+  /** Share by handle: frame `target` (mapped by `targetSlot`) survives, page `slot` (frame
+   * `frame`) moves onto it; the generations are those the equal compare saw. */
+  private shareInto(target: number, targetGen: number, targetSlot: number, slot: number, frame: number, frameGen: number): void {
+    this.hv.shareByHandle(targetSlot, target, targetGen, slot, frame, frameGen);
     this.workCounters.merges++;
     this.setMerged(slot, target);
   }
 
   private setMerged(slot: number, frame: number): void {
-    this.seenFrame[slot] = frame;
-    this.seenGen[slot] = this.hv.memory.frameWriteGen[frame]!;
+    this.slots.seenFrame[slot] = frame;
+    this.slots.seenGen[slot] = this.hv.memory.frameWriteGen[frame]!;
     this.setKind(slot, Kind.MERGED);
   }
 
-  private mapToZero(slot: number): void {
+  private mapToZero(slot: number, frame: number, gen: number): void {
     const hv = this.hv;
-    const g = hv.guestOfSlot(slot);
-    hv.mapZero(g, slot - g.slotBase);
+    hv.mapZeroByHandle(slot, frame, gen);
     this.workCounters.merges++;
-    this.seenFrame[slot] = hv.zeroFrame;
-    this.seenGen[slot] = hv.memory.frameWriteGen[hv.zeroFrame]!;
+    this.slots.seenFrame[slot] = hv.zeroFrame;
+    this.slots.seenGen[slot] = hv.memory.frameWriteGen[hv.zeroFrame]!;
     this.setKind(slot, Kind.ZERO);
-    if (!this.inZeroList[slot]) {
-      this.inZeroList[slot] = 1;
-      if (this.zeroLen === this.zeroList.length) this.zeroList = growInt32(this.zeroList);
-      this.zeroList[this.zeroLen++] = slot;
-    }
+    this.merged.noteZero(slot);
   }
 
   /** A visit of a page that maps the zero frame: nothing to do; remember it as seen. */
   protected seeZeroMapped(slot: number): void {
-    if (this.seenFrame[slot] === this.hv.zeroFrame) return;
+    if (this.slots.seenFrame[slot] === this.hv.zeroFrame) return;
     this.forgetSlot(slot);
-    this.seenFrame[slot] = this.hv.zeroFrame;
-    this.seenGen[slot] = 0;
+    this.slots.seenFrame[slot] = this.hv.zeroFrame;
+    this.slots.seenGen[slot] = 0;
   }
 
   // ---- hooks of ScannerBase -------------------------------------------------------------------
@@ -308,47 +258,36 @@ export abstract class HashScannerBase extends ScannerBase {
   /** Pages discarded (ballooned out) since their visit are forgotten at the end of each pass. */
   protected override onPassEnd(): void {
     const sf = this.hv.pageTable.slotFrame;
-    const kind = this.kind;
+    const kind = this.slots.kind;
     const n = Math.min(this.hv.pageTable.slotCount, kind.length);
     for (let s = 0; s < n; s++) {
       if (kind[s] !== Kind.NONE && sf[s]! < 0) {
         this.forgetSlot(s);
-        this.seenFrame[s] = -1;
+        this.slots.seenFrame[s] = -1;
       }
     }
   }
 
   protected dropSlots(first: number, count: number): void {
-    if (!this.kind) return; // called from ScannerBase's constructor, before our fields exist
     for (let s = first, e = first + count; s < e; s++) {
       this.forgetSlot(s);
-      this.seenFrame[s] = -1;
+      this.slots.seenFrame[s] = -1;
     }
   }
 
   protected resetAll(): void {
     this.index.clear();
-    this.kind.fill(0);
-    this.seenFrame.fill(-1);
-    this.kindCount.fill(0);
-    this.inZeroList.fill(0);
-    this.zeroLen = 0;
-    this.frameListed.fill(0);
-    this.mergedLen = 0;
-    this.chainsPossible = false;
+    this.slots.reset();
+    this.merged.reset();
   }
 
   protected growSlots(capacity: number): void {
-    if (!this.kind || this.kind.length >= capacity) return;
-    const old = this.kind.length;
-    this.kind = growTo(this.kind, new Uint8Array(capacity));
-    this.hashHi = growTo(this.hashHi, new Uint32Array(capacity));
-    this.hashLo = growTo(this.hashLo, new Uint32Array(capacity));
-    this.seenFrame = growTo(this.seenFrame, new Int32Array(capacity));
-    this.seenFrame.fill(-1, old);
-    this.seenGen = growTo(this.seenGen, new Uint32Array(capacity));
-    this.inZeroList = growTo(this.inZeroList, new Uint8Array(capacity));
-    this.waitRoom = growTo(this.waitRoom, new Uint8Array(capacity));
+    this.slots.grow(capacity);
+  }
+
+  protected auditPolicy(): void {
+    auditHashPolicy(this.hv, this.options, this.index, this.slots, this.registration.registered, auditFail);
+    this.merged.audit(auditFail);
   }
 
   protected override applyKnobs(next: ResolvedScannerOptions): void {
@@ -362,47 +301,8 @@ export abstract class HashScannerBase extends ScannerBase {
 
   stats(): ScannerStats {
     this.sync();
-    const m = this.hv.memory;
-    const state = m.frameState;
-    const wg = m.frameWriteGen;
-    const rc = m.frameRefcount;
-    let shared = 0;
-    let sharing = 0;
-    let kept = 0;
-    const list = this.mergedList;
-    for (let i = 0; i < this.mergedLen; i++) {
-      const f = list[i]!;
-      if (state[f] === FrameState.SHARED && wg[f] === this.frameMergeGen[f]) {
-        list[kept++] = f;
-        shared++;
-        sharing += rc[f]! - 1;
-      } else this.frameListed[f] = 0;
-    }
-    this.mergedLen = kept;
-    let chains = 0;
-    let dups = 0;
-    if (this.chainsPossible) {
-      const perGroup = new Map<number, number>();
-      for (let i = 0; i < kept; i++) {
-        const g = this.frameGroup[list[i]!]!;
-        perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
-      }
-      for (const n of perGroup.values()) {
-        if (n < 2) continue;
-        chains++;
-        dups += n;
-      }
-    }
-    const sf = this.hv.pageTable.slotFrame;
-    const zf = this.hv.zeroFrame;
-    let zeros = 0;
-    for (let i = 0; i < this.zeroLen; i++) {
-      const s = this.zeroList[i]!;
-      if (this.kind[s] === Kind.ZERO && sf[s] === zf) this.zeroList[zeros++] = s;
-      else this.inZeroList[s] = 0;
-    }
-    this.zeroLen = zeros;
-    const c = this.kindCount;
+    const { shared, sharing, chains, dups, zeros } = this.merged.count();
+    const c = this.slots.kindCount;
     const tracked = c[Kind.INDEXED]! + c[Kind.MERGED]! + c[Kind.ZERO]! + c[Kind.VOLATILE]!;
     return {
       pagesShared: shared,
@@ -418,15 +318,4 @@ export abstract class HashScannerBase extends ScannerBase {
       generalProfit: (sharing + zeros) * PAGE - tracked * BYTES_PER_TRACKED_PAGE,
     };
   }
-}
-
-function growInt32(a: Int32Array): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
-}
-
-function growTo<T extends Uint8Array | Uint32Array | Int32Array>(old: T, fresh: T): T {
-  fresh.set(old as never);
-  return fresh;
 }
