@@ -19,7 +19,8 @@ Usage:
                        dump-core; --format raw|elf|kdump|xen overrides the magic) into a trace, one guest
                        per dump; --guest NAME=DUMP,DUMP... --every SECONDS for a time series;
                        --meta KEY=VALUE for metadata (workloads/traces/FORMAT.md)
-  bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot]   what merging duplicates would save
+  bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot] [--charts DIR]   what merging duplicates
+                       would save; --charts DIR draws sharing vs guest count and churn over time (PNG + SVG)
 ${VALIDATE_KERNEL_HELP}
   bun run vmdedup --help
 
