@@ -83,7 +83,8 @@ function demoRow(p: Policy, s: RunSummary): string[] {
 /** A short run of one canned workload under every policy (none first: it is every other policy's baseline). */
 async function cmdDemo(v: Values): Promise<void> {
   const spec = await workloadFromArg((v.workload as string | undefined) ?? "web-server");
-  const base: RunRequest = { guestMem: 32 * 1024 * 1024, durationSec: 60, ...stripUndefined(simOptionsFrom(v)), workload: spec, policy: "none" };
+  const small = spec.trace ? {} : { guestMem: 32 * 1024 * 1024, durationSec: 60 }; // a replayed trace keeps its guests' sizes and its default duration
+  const base: RunRequest = { ...small, ...stripUndefined(simOptionsFrom(v)), workload: spec, policy: "none" };
   const policies: Policy[] = v.policies ? (v.policies as string).split(",").map((p) => parsePolicy(p.trim(), "policies")) : [...POLICIES];
   const order: Policy[] = ["none", ...policies.filter((p) => p !== "none")];
   const rows: string[][] = [];

@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { POLICIES } from "../dedup/index.ts";
 import { InvalidArgumentError, PAGE_SIZE, type Guest } from "../hypervisor/index.ts";
 import { sizeClassOf } from "../trace/index.ts";
 import { runSimulation, Simulation } from "./driver.ts";
@@ -115,6 +116,16 @@ describe("trace replay", () => {
     const other = await runSimulation({ workload: spec, policy: "ksm", durationSec: 25, seed: 2 });
     expect(JSON.stringify(other.series.guestOpsPerSec)).not.toBe(JSON.stringify(a.series.guestOpsPerSec)); // the seed moves the write times
     expect(other.series.guestOpsPerSec.reduce((x, y) => x + y, 0)).toBe(a.series.guestOpsPerSec.reduce((x, y) => x + y, 0)); // not the writes
+  });
+
+  test("every policy replays the trace; hv.audit() passes at every sample and at the end", async () => {
+    const spec = traceWorkloadSpec(seriesPath);
+    for (const policy of POLICIES) {
+      const r = await runSimulation({ workload: spec, policy, durationSec: 18, pagesToScan: 200, audit: true });
+      expect(r.series.guestPages.at(-1)).toBe(3 * PAGES);
+      expect(r.series.guestOpsPerSec.reduce((a, b) => a + b, 0)).toBe(series.reduce((n, g) => n + [1, 2, 3].reduce((m, j) => m + changedPages(g.codes[j - 1]!, g.codes[j]!), 0), 0));
+      if (policy !== "none") expect(r.summary.savingsExclZeroPct).toBeGreaterThan(0);
+    }
   });
 
   test("--guests takes the first N guests; above the trace's count, or with --guest-mem: InvalidArgumentError", async () => {

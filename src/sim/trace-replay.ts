@@ -24,8 +24,9 @@
  * its due writes later (a backlog, in order), never drops them: the trace says they happened.
  *
  * Page bytes from a digest (synthesizePage): the first 16 bytes are the digest itself (so two
- * different digests never give equal pages and no content page is all zero), followed by
- * xorshift32 output seeded from the digest up to K bytes, then zeros to the end of the page.
+ * different digests never give equal pages), followed by
+ * xorshift32 output seeded from the digest up to K >= 98 bytes (never all zero, so no content
+ * page is a zero page), then zeros to the end of the page.
  * Equal digests give equal bytes; the bytes do not depend on the seed. K approximates the
  * recorded compressibility: the size class c (zstd-1 size in 1/16ths of a page, rounded up)
  * means a compressed size in ((c-1)/16, c/16] of a page; random bytes do not compress and the
@@ -201,7 +202,7 @@ function decodeTrace(file: string, ref: TraceRef): ReplayTrace {
 
 /** Random bytes for size class c (1..16): K of the formula in the header. */
 export function randomBytesOfClass(c: number): number {
-  return c >= 16 ? PAGE_SIZE : Math.max(16, Math.round((c - 0.5) * (PAGE_SIZE / 16) - 30));
+  return c >= 16 ? PAGE_SIZE : Math.round((Math.max(1, c) - 0.5) * (PAGE_SIZE / 16) - 30); // >= 98 bytes: never an all-zero page
 }
 
 /**
@@ -226,8 +227,7 @@ export function synthesizePage(digests: Uint8Array, k: number, sizeClass: number
     out[b + 3] = x >>> 24;
   }
   for (; b < n; b++) out[b] = (x >>>= 1) & 0xff;
-  out.fill(0, n);
-  if (out[0] === 0 && out.every((v) => v === 0)) out[15] = 1; // an all-zero digest (hand-made trace) is still content
+  out.fill(0, n); // xorshift32 never outputs 0, so bytes 16.. are not all zero even for an all-zero digest
   return out;
 }
 
