@@ -139,7 +139,7 @@ export function loadReplayTrace(path: string, expectXxh3?: string): ReplayTrace 
   const hash = fileXxh3(bytes);
   if (expectXxh3 !== undefined && hash !== expectXxh3)
     throw new InvalidArgumentError(`trace ${path} changed since the workload was made from it (xxh3 ${hash}, expected ${expectXxh3})`);
-  if (cached && cached.file === file && cached.ref.fileXxh3 === hash) return cached;
+  if (cached && cached.file === file && cached.ref.path === path && cached.ref.fileXxh3 === hash) return cached;
   cached = decodeTrace(file, { path, fileXxh3: hash });
   return cached;
 }
