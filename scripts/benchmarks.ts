@@ -3,7 +3,8 @@
  * `bun run benchmarks`: the project's benchmark suite, one results document, charts and summary.
  *   1. micro-benchmarks (mitata, throw: true so a failing benchmark fails the command): the
  *      hypervisor's paging paths, the scanners' page primitives and hash index, one scanner batch
- *      per policy; each beside the reference it is judged against, measured in the same run;
+ *      per policy; each beside the reference it is judged against, measured in the same run; the
+ *      dump readers beside a sequential read of the same file (src/trace/readers.bench.ts);
  *   2. macro runs through the simulation driver: every workload x every policy (none as the
  *      baseline) and a worker sweep of the fastest policy (src/experiments/macro-suite.ts);
  *   3. results/<date>-<short-commit>.json and results/latest.json (schema: results/SCHEMA.md,
@@ -19,6 +20,7 @@ import { $ } from "zx";
 import { registerHypervisorBenchmarks } from "../src/hypervisor/hypervisor.bench.ts";
 import { registerPageBenchmarks, type BenchPair } from "../src/dedup/hash.bench.ts";
 import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
+import { benchReaders, readerMicro } from "../src/trace/readers.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
 import { runMacroSuite } from "../src/experiments/index.ts";
@@ -137,6 +139,14 @@ if (values.only !== "macro") {
     pages: m.pages, readPagesPerSec: Math.round(m.readPagesPerSec), readGBps: m.readGBps,
     scanPagesPerSec: Math.round(m.scanPagesPerSec), fraction: Math.round(m.fraction * 1e4) / 1e4, floor: MACHINE_RATIO_FLOOR,
   };
+}
+
+// ---- dump readers beside a sequential read of the same file (src/trace/readers.bench.ts) --------
+if (values.only !== "macro" && (!filter || filter.test("trace/"))) {
+  say("\ndump readers vs sequential read (same run)");
+  const r = readerMicro(await benchReaders({ mib: values.quick ? 16 : 64, trials: 5, candidates: false }));
+  micro.benchmarks.push(...r.benchmarks);
+  micro.ratios.push(...r.ratios);
 }
 
 // ---- macro ------------------------------------------------------------------------------------

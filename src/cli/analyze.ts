@@ -1,7 +1,8 @@
 /**
- * `vmdedup analyze DUMP...|TRACE [--json] [--per-snapshot] [--format F]`: the sharing figures of
+ * `vmdedup analyze DUMP...|TRACE [--json] [--per-snapshot] [--format F] [--charts DIR]`: the sharing figures of
  * the last snapshot (every snapshot with --per-snapshot) as % of all guest pages; --json prints
- * them under the names of issue 11 at the top level, otherwise a small table.
+ * them under the names of issue 11 at the top level, otherwise a small table. --charts DIR also
+ * draws sharing potential vs guest count and churn over time (src/report/analysis-charts.ts).
  */
 import { parseArgs } from "node:util";
 import { analyzeDumps, analyzeTrace, detectFormat, type Analysis } from "../trace/index.ts";
@@ -12,6 +13,7 @@ export const ANALYZE_FLAGS = {
   json: { type: "boolean" },
   "per-snapshot": { type: "boolean" },
   format: { type: "string" },
+  charts: { type: "string" },
 } as const;
 
 const f1 = (x: number) => x.toFixed(1);
@@ -43,7 +45,7 @@ export function analysisTable(a: Analysis): string {
   return lines.join("\n");
 }
 
-export function cmdAnalyze(argv: string[]): void {
+export async function cmdAnalyze(argv: string[]): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: ANALYZE_FLAGS, allowPositionals: true, strict: true });
@@ -51,6 +53,7 @@ export function cmdAnalyze(argv: string[]): void {
     throw new UsageError((e as Error).message);
   }
   const { values: v, positionals } = parsed;
+  if (v.charts === "") throw new UsageError("--charts needs a directory");
   if (positionals.length === 0) throw new UsageError("analyze needs dumps or one .vmtrace file: vmdedup analyze DUMP...|TRACE [--json]");
   const format = parseFormat(v.format);
   const perSnapshot = !!v["per-snapshot"];
@@ -63,4 +66,9 @@ export function cmdAnalyze(argv: string[]): void {
     a = analyzeDumps(positionals, { format, perSnapshot });
   }
   console.log(v.json ? JSON.stringify(a, null, 1) : analysisTable(a));
+  if (v.charts !== undefined) {
+    const { writeAnalysisCharts } = await import("../report/analysis-charts.ts"); // the native canvas only when asked for
+    const files = writeAnalysisCharts(a, v.charts);
+    (v.json ? console.error : console.log)(`charts: ${files.join(", ")} (and .svg)`);
+  }
 }

@@ -10,7 +10,7 @@ import { calibrate, loadCalibration, validateRunResult, type RunResult, type Run
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
 import { helpText } from "./help.ts";
 import { ProgressBar } from "./progress.ts";
-import { CANNED, workloadFromArg } from "./workloads.ts";
+import { CANNED, shippedTraceLines, workloadFromArg } from "./workloads.ts";
 
 type Values = ParsedCommand["values"];
 
@@ -70,7 +70,7 @@ async function cmdRun(v: Values): Promise<void> {
 }
 
 function cmdList(): void {
-  const ws = CANNED.list();
+  const ws = [...CANNED.list(), ...shippedTraceLines()];
   const width = Math.max(...ws.map((w) => w.name.length));
   for (const w of ws) console.log(`${w.name.padEnd(width)}  ${w.description}`);
 }
@@ -83,7 +83,8 @@ function demoRow(p: Policy, s: RunSummary): string[] {
 /** A short run of one canned workload under every policy (none first: it is every other policy's baseline). */
 async function cmdDemo(v: Values): Promise<void> {
   const spec = await workloadFromArg((v.workload as string | undefined) ?? "web-server");
-  const base: RunRequest = { guestMem: 32 * 1024 * 1024, durationSec: 60, ...stripUndefined(simOptionsFrom(v)), workload: spec, policy: "none" };
+  const small = spec.trace ? {} : { guestMem: 32 * 1024 * 1024, durationSec: 60 }; // a replayed trace keeps its guests' sizes and its default duration
+  const base: RunRequest = { ...small, ...stripUndefined(simOptionsFrom(v)), workload: spec, policy: "none" };
   const policies: Policy[] = v.policies ? (v.policies as string).split(",").map((p) => parsePolicy(p.trim(), "policies")) : [...POLICIES];
   const order: Policy[] = ["none", ...policies.filter((p) => p !== "none")];
   const rows: string[][] = [];
@@ -130,7 +131,7 @@ function cmdCalibrate(v: Values): void {
 /** Every command by name, in the order --help lists them. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   run: { summary: "simulate one workload under one policy (and none as its baseline), write the result JSON", run: cmdRun },
-  list: { summary: "canned workloads, one line each", run: cmdList },
+  list: { summary: "canned workloads and shipped traces (trace:NAME), one line each", run: cmdList },
   demo: { summary: "a short run of a canned workload under every policy, prints a table", run: cmdDemo },
   calibrate: { summary: "time the hv/dedup code paths here, write a calibration file", run: cmdCalibrate },
   help: { summary: "this text", run: () => console.log(helpText()) },

@@ -11,19 +11,25 @@ export function helpText(): string {
 Usage:
   bun run vmdedup run --workload kernel-build --guests 8 --guest-mem 256MiB --policy vmdedup \\
                       --workers 2 --seed 1 --duration 120s --out results/run.json
-  bun run vmdedup list                 canned workloads, one line each
+  bun run vmdedup run --workload trace:FILE.vmtrace --policy ksm   replay a trace (vmdedup import makes one)
+  bun run vmdedup list                 canned workloads and shipped traces, one line each
   bun run vmdedup demo [--workload W]  a short run of a canned workload under every policy, prints a table
   bun run vmdedup calibrate [--out F]  (or --calibrate) time the hv/dedup code paths here, write a calibration file
   bun run vmdedup import --out F.vmtrace DUMP...   VM memory dumps (raw pmemsave, QEMU/virsh ELF, kdump, Xen
                        dump-core; --format raw|elf|kdump|xen overrides the magic) into a trace, one guest
                        per dump; --guest NAME=DUMP,DUMP... --every SECONDS for a time series;
                        --meta KEY=VALUE for metadata (workloads/traces/FORMAT.md)
-  bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot]   what merging duplicates would save
+  bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot] [--charts DIR]   what merging duplicates
+                       would save; --charts DIR draws sharing vs guest count and churn over time (PNG + SVG)
 ${VALIDATE_KERNEL_HELP}
   bun run vmdedup --help
 
 run flags (default in brackets):
-  -w, --workload NAME|PATH   ${names}, or a spec file (.ts or .json, see workloads/README.md)   [required]
+  -w, --workload NAME|PATH   ${names}, or a spec file (.ts or .json, see workloads/README.md),   [required]
+                             or trace:NAME (workloads/traces/NAME.vmtrace) | trace:PATH: replay a .vmtrace
+                             (its guests, first snapshot at boot, changed pages written between snapshots;
+                             --guests N takes the first N, --guest-mem is refused; default duration: the
+                             trace's length + ${d.minFullPasses} full passes)
   -p, --policy P             vmdedup | ksm | esx | none                                   [vmdedup]
   -g, --guests N             total guests (several families: scaled proportionally)     [from the spec]
   -m, --guest-mem SIZE       guest memory, e.g. 64MiB, 1GiB (write rates scale with it)  [from the spec]

@@ -14,7 +14,7 @@ import { cmdValidateKernel } from "./validate-kernel.ts";
 const OWN_FLAG_COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   "validate-kernel": cmdValidateKernel,
   import: (args) => (cmdImport(args), 0),
-  analyze: (args) => (cmdAnalyze(args), 0),
+  analyze: async (args) => (await cmdAnalyze(args), 0),
 };
 
 export async function main(argv: string[]): Promise<number> {

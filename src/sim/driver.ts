@@ -3,7 +3,9 @@
  * Simulation per run. runSimulation(opts) is `new Simulation(opts).run()`.
  *
  * Who owns what:
- *   WorkloadRunner (workload-runner.ts) the guests, their contents and their operations;
+ *   WorkloadRunner (workload-runner.ts) the guests, their contents and their operations (or,
+ *                                       for a workload that replays a trace, TraceReplayRunner:
+ *                                       replay-runner.ts, trace-replay.ts);
  *   ScannerCpu (scanner-cpu.ts)         the scanner's wake-ups, CPU demand, debt and batches;
  *   GuestCpu (guest-cpu.ts)             each guest's CPU debt and CoW cost per operation;
  *   Sampler (sampler.ts)                the series, the oracle, time-to-merge and the summary;
@@ -38,6 +40,7 @@ import { RESULT_SCHEMA, type RunOptions, type RunResult } from "./result.ts";
 import { Sampler } from "./sampler.ts";
 import { ScannerCpu } from "./scanner-cpu.ts";
 import { resolveSimOptions, runOptions, type SimConfig, type SimOptions } from "./sim-options.ts";
+import { TraceReplayRunner } from "./replay-runner.ts";
 import { WorkloadRunner, type OpTally } from "./workload-runner.ts";
 
 export { defaultDuration, SIM_DEFAULTS, steadyPhaseStart, type SimOptions } from "./sim-options.ts";
@@ -69,7 +72,7 @@ export class Simulation {
     const c = (this.config = resolveSimOptions(opts));
     this.calibration = loadCalibration(c.calibrationPath);
     this.cost = new CostModel(this.calibration);
-    this.runner = new WorkloadRunner(c.workload, c.seed);
+    this.runner = c.replay ? new TraceReplayRunner(c.workload, c.seed, c.replay) : new WorkloadRunner(c.workload, c.seed);
     this.hv = this.runner.hv;
     this.scanner = createScanner(this.hv, c.scanner);
     this.options = runOptions(c, this.scanner.options);

@@ -2,8 +2,14 @@
 export { WorkloadSpecError, ResultSchemaError } from "./errors.ts";
 export {
   resolveSpec, REGION_FILLS, type WorkloadSpec, type FamilySpec, type RegionSpec, type PhaseSpec, type ActivitySpec, type ProducesSpec,
-  type ResolvedWorkload, type SpecOverrides,
+  type ResolvedWorkload, type SpecOverrides, type TraceRef,
 } from "./spec.ts";
+export {
+  traceWorkloadSpec, loadReplayTrace, synthesizePage, randomBytesOfClass, traceFile, REPLAY_CPU_PER_WRITE, REPO_ROOT,
+  type ReplayTrace, type ReplayGuest,
+} from "./trace-replay.ts";
+export { TraceReplayRunner } from "./replay-runner.ts";
+export { replayDuration } from "./sim-options.ts";
 export { runSimulation, Simulation, defaultDuration, steadyPhaseStart, SIM_DEFAULTS, type SimOptions } from "./driver.ts";
 export { resolveSimOptions, type SimConfig } from "./sim-options.ts";
 export { Sampler, type SamplerConfig } from "./sampler.ts";

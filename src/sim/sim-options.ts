@@ -9,6 +9,8 @@ import { DEFAULT_CALIBRATION_PATH, niceWeight } from "./cost-model.ts";
 import { round } from "./metrics.ts";
 import type { RunOptions } from "./result.ts";
 import { resolveSpec, type ResolvedWorkload, type WorkloadSpec } from "./spec.ts";
+import { parseSize } from "./units.ts";
+import { loadReplayTrace, traceLengthSec, type ReplayTrace } from "./trace-replay.ts";
 
 export interface SimOptions {
   /** The workload; canned ones come as specs from a catalog handed down by cli/ (src/cli/workloads.ts), files from loadWorkloadFile. */
@@ -67,6 +69,32 @@ function check(name: string, v: number, min: number, max: number, int = false): 
   return v;
 }
 
+/**
+ * The resolved workload, and the decoded trace of a replay. A trace's guests are its own: --guests N
+ * takes the first N (at most the trace's count), --guest-mem is refused.
+ */
+function resolveWorkload(spec: WorkloadSpec, opts: SimOptions): { w: ResolvedWorkload; replay: ReplayTrace | null } {
+  if (spec.trace === undefined) return { w: resolveSpec(spec, { guests: opts.guests, guestMem: opts.guestMem }), replay: null };
+  resolveSpec(spec);
+  const t = spec.trace;
+  if (opts.guestMem !== undefined)
+    throw new InvalidArgumentError(`--guest-mem cannot be used with a trace (${t.path}): a replayed guest has the size it was dumped at`);
+  const replay = loadReplayTrace(t.path, t.fileXxh3);
+  const count = replay.guests.length;
+  if (spec.families.length !== count || spec.families.some((f, i) => f.guests !== 1 || parseSize(f.memory) !== replay.guests[i]!.pageCount * 4096))
+    throw new InvalidArgumentError(`workload "${spec.name}" does not describe trace ${t.path} (${count} guests): make it with traceWorkloadSpec`);
+  const n = opts.guests ?? count;
+  if (!Number.isInteger(n) || n < 1 || n > count)
+    throw new InvalidArgumentError(`--guests ${n}: trace ${t.path} has ${count} guest${count > 1 ? "s" : ""}; a replay takes the first N, N from 1 to ${count}`);
+  return { w: resolveSpec({ ...spec, families: spec.families.slice(0, n) }), replay };
+}
+
+/** A replay's default duration: the trace's length plus minFullPasses passes over the replayed guests at the scan rate. */
+export function replayDuration(t: ReplayTrace, w: ResolvedWorkload, pagesToScan: number, sleepMillisecs: number, tickMs: number): number {
+  const rate = sleepMillisecs > 0 ? pagesToScan / (sleepMillisecs / 1000) : Infinity;
+  return Math.max(tickMs / 1000, Math.ceil(traceLengthSec(t, w.totalGuests) + (SIM_DEFAULTS.minFullPasses * w.totalPages) / rate));
+}
+
 /** SimOptions checked and defaulted: what the Simulation runs on. */
 export interface SimConfig {
   spec: WorkloadSpec;
@@ -85,6 +113,8 @@ export interface SimConfig {
   oracleEverySec: number;
   calibrationPath: string;
   scanner: ScannerOptions;
+  /** The decoded trace when the workload replays one (spec.trace), else null. */
+  replay: ReplayTrace | null;
   audit: boolean;
   onProgress?: (tSec: number, durationSec: number) => void;
 }
@@ -94,7 +124,7 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
   if (typeof opts.workload !== "object" || opts.workload === null)
     throw new InvalidArgumentError(`workload must be a WorkloadSpec (look canned workloads up by name in the caller, e.g. src/cli/workloads.ts CANNED), got ${JSON.stringify(opts.workload)}`);
   const spec = opts.workload;
-  const w = resolveSpec(spec, { guests: opts.guests, guestMem: opts.guestMem });
+  const { w, replay } = resolveWorkload(spec, opts);
   const d = SIM_DEFAULTS;
   const seed = check("seed", opts.seed ?? d.seed, 0, 2 ** 31 - 1, true);
   const tickMs = check("tickMs", opts.tickMs ?? d.tickMs, 1, 1000);
@@ -102,7 +132,8 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
   const scannerNice = check("scannerNice", opts.scannerNice ?? d.scannerNice, -20, 19, true);
   const pagesToScan = check("pagesToScan", opts.pagesToScan ?? d.pagesToScan, 1, 1 << 24, true);
   const sleepMillisecs = check("sleepMillisecs", opts.sleepMillisecs ?? d.sleepMillisecs, 0, 60000, true);
-  const durationSec = check("duration", opts.durationSec ?? defaultDuration(w, pagesToScan, sleepMillisecs), tickMs / 1000, 1e6);
+  const auto = replay ? replayDuration(replay, w, pagesToScan, sleepMillisecs, tickMs) : defaultDuration(w, pagesToScan, sleepMillisecs);
+  const durationSec = check("duration", opts.durationSec ?? auto, tickMs / 1000, 1e6);
   const sampleEverySec = check("sampleEvery", opts.sampleEverySec ?? d.sampleEverySec, tickMs / 1000, durationSec);
   const oracleEverySec = check("oracleEvery", opts.oracleEverySec ?? d.oracleEverySec, sampleEverySec, 1e6);
   const scannerWeight = opts.scannerWeight === undefined ? niceWeight(scannerNice) : check("scannerWeight", opts.scannerWeight, 1e-9, 1e6);
@@ -112,7 +143,7 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
   };
   return {
     spec, workload: w, policy: opts.policy, seed, tickMs, hostCpus, scannerNice, scannerWeight, pagesToScan, sleepMillisecs, durationSec,
-    sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, audit: opts.audit === true,
+    sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, replay, audit: opts.audit === true,
     onProgress: opts.onProgress,
   };
 }

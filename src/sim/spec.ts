@@ -89,6 +89,20 @@ export interface WorkloadSpec {
   /** Where the numbers come from (for the canned workloads: sections of workloads/SOURCES.md). */
   sources: string[];
   families: FamilySpec[];
+  /**
+   * A replayed trace (src/sim/trace-replay.ts; such specs are made by traceWorkloadSpec, never by
+   * hand): the families then describe the trace's guests, one family of one guest each, in trace
+   * order, and the trace drives every write (their regions are "untouched" and their phases idle).
+   */
+  trace?: TraceRef;
+}
+
+/** Which trace a spec replays: the file and the XXH3-64 of its bytes (a changed file is refused). */
+export interface TraceRef {
+  /** The .vmtrace file: absolute, or relative to the repository root (workloads/traces/NAME.vmtrace). */
+  path: string;
+  /** Bun.hash.xxHash3 of the whole file, 16 hex digits. */
+  fileXxh3: string;
 }
 
 // ---- resolved form (numbers only) ----------------------------------------------------------------
@@ -189,7 +203,12 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6;
 
 /** Checks a spec and returns it resolved to numbers (with overrides applied). Throws WorkloadSpecError. */
 export function resolveSpec(spec: unknown, overrides: SpecOverrides = {}): ResolvedWorkload {
-  const s = obj(spec, "spec", ["name", "description", "sources", "families"]);
+  const s = obj(spec, "spec", ["name", "description", "sources", "families", "trace"]);
+  if (s.trace !== undefined) {
+    const t = obj(s.trace, "spec.trace", ["path", "fileXxh3"]);
+    str(t, "path", "spec.trace");
+    str(t, "fileXxh3", "spec.trace", /^[0-9a-f]{16}$/);
+  }
   const name = str(s, "name", "spec", /^[a-z0-9][a-z0-9-]*$/);
   const description = str(s, "description", "spec");
   arr(s, "sources", "spec").forEach((x, i) => typeof x === "string" || fail(`spec.sources[${i}]`, `must be a string`));

@@ -16,6 +16,8 @@
  * accumulator of wanted operations and one of done operations (fractions carry over ticks).
  * Guests have their own PRNG seeded from (seed, guest index): targets do not depend on other
  * guests. Boot writes are instantaneous at the guest's start and cost no guest CPU.
+ * A trace replay (replay-runner.ts) is a subclass that keeps this bookkeeping and replaces
+ * startDue, plan and runOps.
  */
 import { Hypervisor, InvalidArgumentError, MAX_FRAMES, PAGE_SIZE, ZERO_PAGE, type Guest } from "../hypervisor/index.ts";
 import { ContentIds, fmix32, NO_CONTENT, PageFiller, UNIQUE_BIT, ZERO_CONTENT } from "./content.ts";
@@ -134,7 +136,8 @@ export class WorkloadRunner {
     this.setContent(guest.slotBase + gfn, id, now);
   }
 
-  private setContent(slot: number, id: number, now: number): void {
+  /** Records that page `slot` now holds content `id` (NO_CONTENT: unpopulated): copy counts and time-to-merge. */
+  protected setContent(slot: number, id: number, now: number): void {
     const old = this.contentOf[slot]!;
     const copies = this.ids.copies;
     if (old !== NO_CONTENT && old !== ZERO_CONTENT && old < UNIQUE_BIT) copies[old]!--;

@@ -106,6 +106,8 @@ export interface KernelSideOptions {
   /** Guest memory factory (default: an mmap'ed MADV_MERGEABLE region). */
   memory?: (pages: number) => PeerMemory;
   sleep?: (ms: number) => Promise<void>;
+  /** Writes content id `c` (>= 0) into a page (default: the mixes' fillContent); e.g. pages synthesised from a trace. */
+  fill?: (c: number, out: Uint8Array) => void;
 }
 
 /** Runs one mix through the host's ksmd; sysfs must be claimed. Leaves KSM stopped and empty. */
@@ -133,7 +135,7 @@ export async function runKernel(mix: Mix, o: KernelSideOptions): Promise<PassCou
       for (let i = 0; i < step.pages.length; i++) {
         const c = step.contents[i]!;
         if (c < 0) mem.discard(step.pages[i]!);
-        else fillContent(c, mem.page(step.pages[i]!));
+        else (o.fill ?? fillContent)(c, mem.page(step.pages[i]!));
       }
       for (let pass = 0; pass < step.passes; pass++) {
         sys.assertStillOurs();
