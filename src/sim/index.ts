@@ -10,7 +10,7 @@ export { Sampler, type SamplerConfig } from "./sampler.ts";
 export { SERIES_COLUMNS, ORACLE_COLUMNS, checkColumns, emptyTable, type ColumnDecl, type ColumnUnit, type SeriesRow, type OracleRow } from "./series.ts";
 export { loadCalibration, checkCalibration, CostModel, allocateCpu, niceWeight, COST_KEYS, DEFAULT_CALIBRATION_PATH, type Calibration, type CostConstant, type CostKey } from "./cost-model.ts";
 export { calibrate } from "./calibrate.ts";
-export { validateRunResult, RESULT_SCHEMA, type RunResult, type RunOptions, type RunSummary, type TimeSeries, type OracleSeries, type TimeToMerge, type Measured } from "./result.ts";
+export { validateRunResult, RESULT_SCHEMA, type RunResult, type RunOptions, type RunSummary, type TimeSeries, type OracleSeries, type TimeToMerge, type Measured, type MitigationCost } from "./result.ts";
 export { loadWorkloadFile, isWorkloadPath } from "./workloads.ts";
 export { parseSize, parseDuration, formatSize, formatDuration } from "./units.ts";
 export { SAVINGS_DEFINITIONS } from "./metrics.ts";
