@@ -14,3 +14,5 @@ export { validateRunResult, RESULT_SCHEMA, type RunResult, type RunOptions, type
 export { loadWorkloadFile, isWorkloadPath } from "./workloads.ts";
 export { parseSize, parseDuration, formatSize, formatDuration } from "./units.ts";
 export { SAVINGS_DEFINITIONS } from "./metrics.ts";
+export { loadWriteLatency, WriteLatencyModel, DEFAULT_WRITE_LATENCY_PATH, WRITE_LATENCY_KEYS, type WriteLatencyCalibration } from "./write-latency.ts";
+export { Rng } from "./rng.ts";
