@@ -27,7 +27,7 @@ describe("attack: the side channel per policy", () => {
         const m = await measureAttack({ ...small, policy, mitigation });
         expect(Math.abs(m.accuracy - 0.5)).toBeLessThanOrEqual(bound);
       }
-    });
+    }, 30_000);
   }
 
   test("none leaks nothing under off", async () => {
@@ -40,7 +40,7 @@ describe("attack: the side channel per policy", () => {
     expect(await measureAttack({ ...small, policy: "ksm", mitigation: "salted", saltGroups: 1 })).toEqual(off);
     expect(await measureAttack({ ...small, policy: "ksm", mitigation: "salted", saltGroups: [0, 0, 0, 0] })).toEqual(off);
     expect(await measureAttack({ ...small, policy: "ksm" })).toEqual(off);
-  });
+  }, 30_000);
 
   test("bad requests are rejected before anything runs", async () => {
     await expect(measureAttack({ ...small, policy: "ksm", trials: 0 })).rejects.toThrow(InvalidArgumentError);
@@ -62,5 +62,5 @@ describe("attack: the host's figures", () => {
     const off = await runAttack({ ...small, policy: "vmdedup", trials: 64 }, (q) => runOnce({ ...q, durationSec: 40 }));
     expect([off.extraFaultsPerSec, off.throughputLossPct]).toEqual([0, 0]);
     expect(r.steadySavingsPct).toBe(off.steadySavingsPct); // vusion merges what off merges
-  });
+  }, 30_000);
 });
