@@ -2,3 +2,4 @@
 export { measureAttack, resolveAttack, chanceBound, median, ATTACK_DEFAULTS, TRIALS_PER_ROUND, type AttackRequest, type AttackMeasurement } from "./attack.ts";
 export { runAttack, hostRequest, ATTACK_SCHEMA, type AttackResult, type HostRunner } from "./run-attack.ts";
 export { attackHost, ATTACK_GUEST_PAGES } from "./attack-host.ts";
+export { runSecurityMatrix, rowOf, type SecurityRow, type SecuritySection, type SecurityPlan } from "./security-matrix.ts";
