@@ -6,7 +6,10 @@
  * result; zero-only saves nothing beyond zero pages; runs are deterministic for a seed.
  */
 import { describe, expect, test } from "bun:test";
-import { CANNED } from "../../cli/workloads.ts";
+import { CANNED_WORKLOADS } from "../../../workloads/index.ts";
+import { catalogOf } from "../catalog.ts";
+
+const CANNED = catalogOf(CANNED_WORKLOADS);
 import { InvalidArgumentError } from "../../hypervisor/index.ts";
 import type { RunRequest } from "../run.ts";
 import { runOnce } from "../run.ts";
