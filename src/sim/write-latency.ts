@@ -12,8 +12,8 @@
  * same cost either way, which is the point of those mitigations.
  *
  * Parameters come from a write-latency calibration file (calibration/write-latency.json by
- * default: estimates from the kernel's ksm_tests -C; `vmdedup calibrate --write-latency` measures
- * them on a root host with KSM). The cost model's constants are not touched. Seeded: the same seed
+ * default: estimates from the kernel's ksm_tests -C; measuring them on a root host with KSM is not
+ * implemented yet). The cost model's constants are not touched. Seeded: the same seed
  * gives the same latencies.
  */
 import { readFileSync } from "node:fs";
@@ -32,7 +32,7 @@ export interface WriteLatencyCalibration {
   jitterSigmaNs: { value: number; source: string };
   spikeProbability: { value: number; source: string };
   spikeMeanNs: { value: number; source: string };
-  /** Optional record of a real measurement (calibrate --write-latency): latency quantiles in ns. */
+  /** Optional record of a real measurement: latency quantiles in ns (free-form). */
   measured?: Record<string, unknown>;
 }
 
