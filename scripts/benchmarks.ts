@@ -23,7 +23,7 @@ import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { benchReaders, readerMicro } from "../src/trace/readers.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
-import { runMacroSuite } from "../src/experiments/index.ts";
+import { DEDUP_POLICIES, runMacroSuite, runSecurityMatrix } from "../src/experiments/index.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
@@ -165,6 +165,16 @@ if (values.only !== "micro") {
   calibration = outcome.calibration;
 }
 
+// ---- security: the side channel per policy x mitigation (src/experiments/attack/security-matrix.ts)
+let security: ResultsDocument["security"];
+if (values.only !== "micro" && (values.filter === undefined || /security/.test(values.filter))) {
+  say(`\nsecurity matrix (attack + covert channel per policy x mitigation)`);
+  security = await runSecurityMatrix({
+    workloads: values.quick ? ["web-server"] : ["web-server", "idle"], catalog: CANNED, policies: [...DEDUP_POLICIES], trials: values.quick ? 64 : 200,
+    seed, guests: values.quick ? 2 : 4, guestMemBytes: (values.quick ? 16 : 32) * MiB, durationSec: 40,
+  });
+}
+
 // ---- the document -----------------------------------------------------------------------------
 const git = $({ nothrow: true, quiet: true });
 const commit = (await git`git rev-parse --short HEAD`).stdout.trim() || "nocommit";
@@ -191,6 +201,7 @@ const doc: ResultsDocument = validateResults({
   calibration,
   micro,
   macro,
+  ...(security ? { security } : {}),
 } satisfies ResultsDocument);
 
 const out = values.out!;

@@ -1,6 +1,6 @@
 /** Command-line parsing (node:util parseArgs) into typed options; bad input throws UsageError (exit 2). */
 import { parseArgs } from "node:util";
-import { POLICIES, type Policy } from "../dedup/index.ts";
+import { MITIGATIONS, POLICIES, type MitigationKind, type Policy } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
 import { parseDuration, parseSize, type SimOptions } from "../sim/index.ts";
 
@@ -31,6 +31,13 @@ export const RUN_FLAGS = {
   "no-baseline": { type: "boolean" },
   calibrate: { type: "boolean" },
   pages: { type: "string" },
+  mitigation: { type: "string" },
+  "salt-groups": { type: "string" },
+  trials: { type: "string" },
+  "wait-passes": { type: "string" },
+  "bits-per-round": { type: "string" },
+  "write-latency": { type: "string" },
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -87,6 +94,22 @@ export function parsePolicy(v: string, flag = "policy"): Policy {
   return v as Policy;
 }
 
+export function parseMitigation(v: string | boolean | undefined): MitigationKind | undefined {
+  if (v === undefined) return undefined;
+  if (!MITIGATIONS.includes(v as MitigationKind)) throw new UsageError(`--mitigation must be one of ${MITIGATIONS.join(", ")}, got "${v}"`);
+  return v as MitigationKind;
+}
+
+/** --salt-groups N (guests round-robin into N groups) or a list "0,0,1,2" (one group per guest, in guest order). */
+export function parseSaltGroups(v: string | boolean | undefined, mitigation: MitigationKind | undefined): number | number[] | undefined {
+  if (v === undefined) return undefined;
+  if (mitigation !== "salted") throw new UsageError(`--salt-groups needs --mitigation salted`);
+  if (typeof v === "string" && /^\d+$/.test(v)) return int(v, "salt-groups", 1, 1 << 20);
+  if (typeof v !== "string" || !/^\d+(,\d+)+$/.test(v))
+    throw new UsageError(`--salt-groups must be a group count N or a list of group numbers, one per guest ("0,0,1,2"), got "${v}"`);
+  return v.split(",").map(Number);
+}
+
 /** The simulation options the run flags describe (the workload is resolved by the caller). */
 export function simOptionsFrom(v: ParsedCommand["values"]): Omit<SimOptions, "workload" | "policy"> {
   const str = (k: string) => v[k] as string | undefined;
@@ -116,5 +139,13 @@ export function simOptionsFrom(v: ParsedCommand["values"]): Omit<SimOptions, "wo
     sampleEverySec: sample,
     oracleEverySec: oracle,
     calibrationPath: str("calibration"),
+    ...mitigationFrom(v),
   };
+}
+
+/** --mitigation and --salt-groups (omitted when not given, so off runs are today's). */
+export function mitigationFrom(v: ParsedCommand["values"]): { mitigation?: MitigationKind; saltGroups?: number | number[] } {
+  const mitigation = parseMitigation(v.mitigation);
+  const saltGroups = parseSaltGroups(v["salt-groups"], mitigation);
+  return { ...(mitigation !== undefined ? { mitigation } : {}), ...(saltGroups !== undefined ? { saltGroups } : {}) };
 }

@@ -8,6 +8,7 @@ import { POLICIES, type Policy } from "../dedup/index.ts";
 import { runWithBaseline, UnavailableError, withBaseline, type RunProgress, type RunRequest } from "../experiments/index.ts";
 import { calibrate, loadCalibration, validateRunResult, type RunResult, type RunSummary } from "../sim/index.ts";
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
+import { cmdAttack } from "./attack.ts";
 import { helpText } from "./help.ts";
 import { ProgressBar } from "./progress.ts";
 import { CANNED, shippedTraceLines, workloadFromArg } from "./workloads.ts";
@@ -133,6 +134,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   run: { summary: "simulate one workload under one policy (and none as its baseline), write the result JSON", run: cmdRun },
   list: { summary: "canned workloads and shipped traces (trace:NAME), one line each", run: cmdList },
   demo: { summary: "a short run of a canned workload under every policy, prints a table", run: cmdDemo },
+  attack: { summary: "the page-sharing timing side channel and covert channel under a policy and mitigation", run: cmdAttack },
   calibrate: { summary: "time the hv/dedup code paths here, write a calibration file", run: cmdCalibrate },
   help: { summary: "this text", run: () => console.log(helpText()) },
 };

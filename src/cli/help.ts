@@ -22,6 +22,9 @@ Usage:
   bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot] [--charts DIR]   what merging duplicates
                        would save; --charts DIR draws sharing vs guest count and churn over time (PNG + SVG)
 ${VALIDATE_KERNEL_HELP}
+  bun run vmdedup attack --policy P --mitigation M [--workload W] [--trials N] [--seed S] [--wait-passes K]
+                       [--bits-per-round B] [--salt-groups N|LIST] [--json]   the page-sharing timing side
+                       channel and covert channel on the simulated clock (README "Side channel")
   bun run vmdedup --help
 
 run flags (default in brackets):
@@ -53,6 +56,8 @@ run flags (default in brackets):
       --sample-every T       metrics sample interval                                    [${d.sampleEverySec}s]
       --oracle-every T       oracle (max sharing) interval; it hashes every page        [${d.oracleEverySec}s]
       --calibration FILE     cost constants                                             [src/sim/calibration/default.json]
+      --mitigation M         off | salted | zero-only | vusion | fixed-latency (README "Side channel") [off]
+      --salt-groups N|LIST   salted: N groups round-robin, or one group per guest "0,0,1,2"   [one group per guest]
       --no-baseline          skip the extra run under policy none (no throughput loss figure)
   -o, --out FILE             result JSON                                                [results/<workload>-<policy>-s<seed>.json]
 

@@ -6,6 +6,7 @@ import { FrameComparer } from "./frame-comparer.ts";
 import { HashSlots } from "./hash/hash-slots.ts";
 import { KsmHashAhead, KsmScanner } from "./ksm/ksm-scanner.ts";
 import { RmapItems } from "./ksm/rmap-items.ts";
+import { Mitigation, resolveMitigation } from "./mitigation.ts";
 import { StableTree } from "./ksm/stable-tree.ts";
 import { NoneScanner } from "./none.ts";
 import { createFrameHasher } from "./pool/index.ts";
@@ -28,18 +29,22 @@ export function resolveScannerOptions(opts: ScannerOptions): ResolvedScannerOpti
   if (typeof seed !== "number" || !Number.isInteger(seed)) throw new InvalidArgumentError(`seed must be an integer, got ${String(seed)}`);
   const mergeAny = opts.mergeAny ?? true;
   if (typeof mergeAny !== "boolean") throw new InvalidArgumentError(`mergeAny must be a boolean`);
+  const mitigation = resolveMitigation(opts.mitigation);
+  if (mitigation.kind === "zero-only" && opts.useZeroPages === false)
+    throw new InvalidArgumentError(`mitigation zero-only merges zero pages only: it needs useZeroPages (leave it unset)`);
   return validateKnobs({
     policy: opts.policy,
     pagesToScan: opts.pagesToScan ?? 100,
     sleepMillisecs: opts.sleepMillisecs ?? 20,
     maxPageSharing: opts.maxPageSharing ?? 256,
     smartScan: opts.smartScan ?? true,
-    useZeroPages: opts.useZeroPages ?? opts.policy !== "ksm",
+    useZeroPages: mitigation.kind === "zero-only" || (opts.useZeroPages ?? opts.policy !== "ksm"),
     stableNodeChainsPruneMillisecs: opts.stableNodeChainsPruneMillisecs ?? 2000,
     mergeAny,
     workers,
     seed,
     fingerprintOverride: opts.fingerprintOverride,
+    mitigation,
   });
 }
 
@@ -61,11 +66,12 @@ export type HasherFactory = (order: VisitOrder, filter: HashAheadFilter) => Fram
  */
 export function composeScanner(hv: Hypervisor, o: ResolvedScannerOptions, makeHasher?: HasherFactory): Scanner {
   const work = emptyWork();
-  const comparer = new FrameComparer(hv.memory, work);
+  const mitigation = new Mitigation(hv, o.mitigation);
+  const comparer = new FrameComparer(hv.memory, work, mitigation);
   const registration = new Registration();
   const order: VisitOrder = o.policy === "esx" ? new ShuffledOrder(hv, registration, o.seed) : new AscendingOrder(hv, registration);
   const parts = (hashAhead: HashAheadFilter): ScannerParts => ({
-    hv, options: o, work, comparer, registration, order, hashAhead,
+    hv, options: o, work, comparer, registration, order, hashAhead, mitigation,
     hasher: makeHasher ? makeHasher(order, hashAhead) : createFrameHasher(hv.memory, o, order, hashAhead),
   });
   switch (o.policy) {

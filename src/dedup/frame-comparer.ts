@@ -18,8 +18,16 @@
  * reading the page, without the cache miss. Equal prefixes go on to the native compare of the
  * rest (memcmp speed: the equal pages of every merge take this path); a difference found there
  * is then located by a word loop to count its bytes.
+ *
+ * Salts (mitigation.ts, salted): compare() orders by (salt, content), the salt first, reading no
+ * bytes when the salts differ (KSM's trees become a salt-keyed forest in one order); equal() is
+ * false without a compare for frames of different salts (the hash policies' index keyed by
+ * (fingerprint, salt), as ESX mixes the salt into the hash). zero-only: equal() is always false and
+ * compare() orders distinct frames by number (policies stop before either; this is the guard).
+ * Off: one never-taken branch per call.
  */
 import { SEGMENT_FRAMES, ZERO_PAGE, type MachineMemory } from "../hypervisor/index.ts";
+import type { Mitigation } from "./mitigation.ts";
 import type { ScannerWork } from "./types.ts";
 
 const SEG_SHIFT = Math.log2(SEGMENT_FRAMES);
@@ -40,11 +48,15 @@ export class FrameComparer {
   genA = 0;
   /** Write generation of the second frame of the last equal compare. */
   genB = 0;
+  /** The mitigation when it restricts merges (salted, zero-only), else null. */
+  private readonly restrict: Mitigation | null;
 
   constructor(
     memory: MachineMemory,
     private readonly work: ScannerWork,
+    mitigation?: Mitigation,
   ) {
+    this.restrict = mitigation && (mitigation.salted || mitigation.zeroOnly) ? mitigation : null;
     this.writeGen = memory.frameWriteGen;
     this.prefixHi = new Uint32Array(memory.frames + 1);
     this.prefixLo = new Uint32Array(memory.frames + 1);
@@ -58,6 +70,10 @@ export class FrameComparer {
   compare(a: number, b: number): number {
     const work = this.work;
     work.compares++;
+    if (this.restrict !== null && a !== b) {
+      const d = this.restrict.zeroOnly ? a - b : this.restrict.saltOrder(a, b);
+      if (d !== 0) return d;
+    }
     const gen = this.writeGen;
     const ga = gen[a]!;
     const gb = gen[b]!;
@@ -117,6 +133,7 @@ export class FrameComparer {
    * compare of the whole pages, no prefix cache; a difference is located only to count its bytes.
    */
   equal(a: number, b: number): boolean {
+    if (this.restrict !== null && a !== b && (this.restrict.zeroOnly || this.restrict.saltOrder(a, b) !== 0)) return false;
     const work = this.work;
     work.compares++;
     const oa = (a & SEG_MASK) << 12;

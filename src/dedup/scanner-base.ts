@@ -26,6 +26,7 @@
 import { AuditError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
 import type { FrameComparer } from "./frame-comparer.ts";
 import type { FrameHasher } from "./fingerprint.ts";
+import type { Mitigation } from "./mitigation.ts";
 import type { Registration } from "./registration.ts";
 import type { Policy, ResolvedScannerOptions, RunMode, Scanner, ScannerKnobs, ScannerStats, ScannerWork } from "./types.ts";
 import type { HashAheadFilter, PeekResult, VisitOrder } from "./visit-order.ts";
@@ -42,6 +43,8 @@ export interface ScannerParts {
   /** The policy's hash-ahead predicate (the worker pool peeks the order through it). */
   hashAhead: HashAheadFilter;
   hasher: FrameHasher;
+  /** The side-channel mitigation (mitigation.ts): salts, zero-only, the pages visits considered. */
+  mitigation: Mitigation;
 }
 
 /** Zeroed work counters. */
@@ -57,6 +60,7 @@ export function auditFail(msg: string): never {
 export abstract class ScannerBase implements Scanner {
   abstract readonly policy: Policy;
   readonly options: ResolvedScannerOptions;
+  readonly mitigation: Mitigation;
   protected readonly hv: Hypervisor;
   protected hasher: FrameHasher;
   protected readonly cmp: FrameComparer;
@@ -91,6 +95,7 @@ export abstract class ScannerBase implements Scanner {
     this.order = parts.order;
     this.hashAhead = parts.hashAhead;
     this.hasher = parts.hasher;
+    this.mitigation = parts.mitigation;
   }
 
   get run(): RunMode {
@@ -247,6 +252,7 @@ export abstract class ScannerBase implements Scanner {
     const sf = this.hv.pageTable.slotFrame;
     const order = this.order;
     const skipFrame = this.visitZeroMapped ? -2 : this.hv.zeroFrame;
+    const tracksVisits = this.mitigation.tracksVisits;
     let visited = 0;
     while (visited < pages) {
       if (!order.inPass) {
@@ -267,6 +273,7 @@ export abstract class ScannerBase implements Scanner {
       }
       this.pagesScanned++;
       visited++;
+      if (tracksVisits) this.mitigation.noteVisit(slot);
       this.visit(slot, frame);
     }
     return visited;

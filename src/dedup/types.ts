@@ -1,4 +1,5 @@
 import type { Guest } from "../hypervisor/index.ts";
+import type { Mitigation, MitigationKind, MitigationOptions, ResolvedMitigation } from "./mitigation.ts";
 
 export const POLICIES = ["vmdedup", "ksm", "esx", "none"] as const;
 export type Policy = (typeof POLICIES)[number];
@@ -17,12 +18,14 @@ export interface ScannerOptions {
   mergeAny?: boolean; // register every page of every guest, guests created later too (default true)
   workers?: number; // hashing worker threads; 0 = the calling thread
   seed?: number; // esx sampling order
+  /** Side-channel mitigation (mitigation.ts), default "off" = merge any equal pages. */
+  mitigation?: MitigationKind | MitigationOptions;
   /** Test hook: replaces the 64-bit page fingerprint (e.g. a constant, to prove collisions never merge). */
   fingerprintOverride?: (page: Uint8Array) => bigint;
 }
 
-export type ResolvedScannerOptions = Required<Omit<ScannerOptions, "fingerprintOverride">> &
-  Pick<ScannerOptions, "fingerprintOverride">;
+export type ResolvedScannerOptions = Required<Omit<ScannerOptions, "fingerprintOverride" | "mitigation">> &
+  Pick<ScannerOptions, "fingerprintOverride"> & { mitigation: ResolvedMitigation };
 
 export interface ScannerKnobs {
   maxPageSharing?: number;
@@ -89,6 +92,8 @@ export type RunMode = 0 | 1 | 2;
 export interface Scanner {
   readonly policy: Policy;
   readonly options: Readonly<ResolvedScannerOptions>;
+  /** The mitigation the scanner was built with (the guest side reads its considered pages). */
+  readonly mitigation: Mitigation;
   register(g: Guest, start?: number, count?: number): void;
   unregister(g: Guest, start?: number, count?: number): void;
   setRun(run: RunMode): void;

@@ -13,3 +13,4 @@ export { collectMatrix, documentMatrix, freshMatrix, type MatrixSource, type Mat
 export { measureMergeCost, MAX_PASSES, type MergeCost } from "./figures/merge-cost.ts";
 export { measureWorkers, median, GUESTS as WORKER_IMAGE_GUESTS, CONTENTS as WORKER_IMAGE_CONTENTS, type WorkerSample } from "./figures/worker-throughput.ts";
 export { figureRun, macroToFigureRun, describeRun, mib, round, type FigureRun, type FigureRunRequest } from "./figures/runs.ts";
+export { runAttack, measureAttack, resolveAttack, hostRequest, chanceBound, attackHost, ATTACK_DEFAULTS, ATTACK_SCHEMA, runSecurityMatrix, type AttackRequest, type AttackMeasurement, type AttackResult, type HostRunner, type SecurityRow, type SecuritySection, type SecurityPlan } from "./attack/index.ts";

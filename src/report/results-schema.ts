@@ -11,10 +11,10 @@
  * Units are in the field names (Sec, Ns, Pct, Bytes, PerSec); percentages are 0..100.
  */
 
-import type { CalibrationInfo, MacroRun } from "../experiments/index.ts";
+import type { CalibrationInfo, MacroRun, SecuritySection } from "../experiments/index.ts";
 
 export type { Measured, OracleSeries, RunSummary, TimeSeries, TimeToMerge } from "../sim/index.ts";
-export type { CalibrationInfo, MacroGroup, MacroRun } from "../experiments/index.ts";
+export type { CalibrationInfo, MacroGroup, MacroRun, SecurityRow, SecuritySection } from "../experiments/index.ts";
 
 export const RESULTS_SCHEMA = "vmdedup-results/1";
 
@@ -34,6 +34,8 @@ export interface ResultsDocument {
   calibration: CalibrationInfo | null;
   micro: MicroResults;
   macro: MacroResults;
+  /** The side channel per policy x mitigation beside savings and cost (absent in documents made before it, or with --only micro). */
+  security?: SecuritySection;
 }
 
 export interface MachineInfo {

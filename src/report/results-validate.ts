@@ -7,7 +7,7 @@
  * series and oracle tables are checked against their one declaration (src/sim/series.ts), so
  * there an unknown column is rejected too.
  */
-import { POLICIES } from "../dedup/index.ts";
+import { MITIGATIONS, POLICIES } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
 import { checkColumns, ORACLE_COLUMNS, SERIES_COLUMNS, type ColumnDecl } from "../sim/series.ts";
 import { RESULTS_SCHEMA, type ResultsDocument } from "./results-schema.ts";
@@ -234,8 +234,40 @@ const document = shape({
   macro,
 });
 
+const unit = num(0, 1);
+const securityRow = shape({
+  workload: str,
+  policy: oneOf(...POLICIES),
+  mitigation: oneOf(...MITIGATIONS),
+  accuracy: unit,
+  falsePositiveRate: unit,
+  falseNegativeRate: unit,
+  probeSeconds: nonNeg,
+  bitsPerSecond: nonNeg,
+  capacityBitsPerSecond: nonNeg,
+  bitErrorRate: unit,
+  steadySavingsPct: pct,
+  steadySavingsExclZeroPct: pct,
+  extraFaultsPerSec: num(),
+  throughputLossPct: nullable(num(-100, 100)),
+});
+const security = shape({
+  trials: num(1, Infinity, true),
+  seed: num(-Infinity, Infinity, true),
+  guests: nullable(num(1, Infinity, true)),
+  guestMemBytes: nullable(nonNeg),
+  durationSec: nullable(nonNeg),
+  rows: list(securityRow),
+});
+
 /** Checks `doc` against the results schema; returns it typed, or throws ResultsSchemaError naming the field. */
 export function validateResults(doc: unknown): ResultsDocument {
-  document(doc, "results");
+  // `security` is optional (documents made before it have none); everything else is required
+  const sec = typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Obj).security : undefined;
+  if (sec !== undefined) {
+    const { security: _s, ...rest } = doc as Obj;
+    document(rest, "results");
+    security(sec, "results.security");
+  } else document(doc, "results");
   return doc as ResultsDocument;
 }

@@ -4,6 +4,7 @@
  * full-pass time, scanner pages/s; the micro-benchmark ratios) and the charts, embedded.
  * Plain text from the document alone: the same document gives the same file.
  */
+import { securityMarkdown } from "./security-md.ts";
 import { fullPassSec, matrixByWorkload, type NamedChart } from "./charts-from-results.ts";
 import type { ResultsDocument } from "./results-schema.ts";
 
@@ -62,6 +63,8 @@ export function summaryMarkdown(doc: ResultsDocument, charts: NamedChart[], char
   if (doc.macro.skipped.length > 0) {
     out.push("", "Runs not made:", "", ...doc.macro.skipped.map((s) => `- ${s.id}: ${s.reason}`));
   }
+
+  out.push(...securityMarkdown(doc.security));
 
   out.push("", "## Micro-benchmarks (wall-clock, this machine)", "");
   const mr = doc.micro.machineRatio;

@@ -36,7 +36,7 @@ import type { Hypervisor } from "../hypervisor/index.ts";
 import { allocateCpu, CostModel, DEFAULT_CALIBRATION_PATH, loadCalibration, type Calibration } from "./cost-model.ts";
 import { GuestCpu } from "./guest-cpu.ts";
 import { round } from "./metrics.ts";
-import { RESULT_SCHEMA, type RunOptions, type RunResult } from "./result.ts";
+import { RESULT_SCHEMA, type MitigationCost, type RunOptions, type RunResult } from "./result.ts";
 import { Sampler } from "./sampler.ts";
 import { ScannerCpu } from "./scanner-cpu.ts";
 import { resolveSimOptions, runOptions, type SimConfig, type SimOptions } from "./sim-options.ts";
@@ -63,7 +63,10 @@ export class Simulation {
   private readonly demandSec: Float64Array;
   private readonly weight: Float64Array;
   private readonly allocSec: Float64Array;
-  private readonly tally: OpTally = { ops: 0, bytes: 0, cowBreaks: 0, cowCopies: 0, ptUpdates: 0 };
+  private readonly tally: OpTally = { ops: 0, bytes: 0, cowBreaks: 0, cowCopies: 0, ptUpdates: 0, accessFaults: 0 };
+  /** Mitigation access faults (OpTally.accessFaults) over the run, and in the steady window. */
+  accessFaults = 0;
+  private steadyAccessFaults = 0;
   private readonly wallStart = performance.now();
   private readonly startedAt = new Date().toISOString();
 
@@ -75,6 +78,7 @@ export class Simulation {
     this.runner = c.replay ? new TraceReplayRunner(c.workload, c.seed, c.replay) : new WorkloadRunner(c.workload, c.seed);
     this.hv = this.runner.hv;
     this.scanner = createScanner(this.hv, c.scanner);
+    if (this.scanner.mitigation.tracksVisits) this.runner.accessWatch = this.scanner.mitigation;
     this.options = runOptions(c, this.scanner.options);
     this.dtSec = c.tickMs / 1000;
     this.ticks = Math.round(c.durationSec / this.dtSec);
@@ -133,8 +137,13 @@ export class Simulation {
       if (!g.guest) continue;
       const alloc = this.allocSec[i + 1]!;
       const ratio = this.guestCpu.share(i, this.demandSec[i + 1]!, alloc);
-      tally.ops = tally.bytes = tally.cowBreaks = tally.cowCopies = tally.ptUpdates = 0;
+      tally.ops = tally.bytes = tally.cowBreaks = tally.cowCopies = tally.ptUpdates = tally.accessFaults = 0;
       this.runner.runOps(g, t, ratio, tally);
+      const af = tally.accessFaults!;
+      if (af > 0) {
+        this.accessFaults += af;
+        if (t >= this.options.steadyFromSec - 1e-9) this.steadyAccessFaults += af;
+      }
       this.guestCpu.charge(i, tally, g.family.cpuPerOpSec, alloc);
       ops += tally.ops;
     }
@@ -146,6 +155,10 @@ export class Simulation {
     this.sampler.sample(nowSec, this.scannerCpu.pagesScanned, last);
     if (this.config.audit) this.hv.audit();
     this.config.onProgress?.(nowSec, this.config.durationSec);
+  }
+
+  private mitigationCost(): MitigationCost {
+    return { accessFaults: this.accessFaults, steadyAccessFaultsPerSec: steadyRate(this.steadyAccessFaults, this.options.steadyFromSec, this.ticks * this.dtSec) };
   }
 
   /** After the last tick: the last merges, the scanner closed, the run document. */
@@ -166,6 +179,7 @@ export class Simulation {
       series: this.sampler.series,
       oracle: this.sampler.oracle,
       summary,
+      ...(c.mitigation.kind !== "off" ? { mitigationCost: this.mitigationCost() } : {}),
       measured: {
         startedAt: this.startedAt,
         wallSec: round((performance.now() - this.wallStart) / 1000, 3),
@@ -176,6 +190,11 @@ export class Simulation {
       },
     };
   }
+}
+
+/** The mitigation's cost figures of a finished run (RunResult.mitigationCost). */
+function steadyRate(count: number, fromSec: number, toSec: number): number {
+  return toSec > fromSec ? round(count / (toSec - fromSec)) : 0;
 }
 
 /** Runs one simulation to the end (see the header); the same options give the same document outside `measured`. */

@@ -49,7 +49,9 @@ export class GuestCpu {
    */
   charge(i: number, t: OpTally, cpuPerOpSec: number, allocSec: number): number {
     const cost = this.cost;
-    const c = cost.guestOps(t.ops, cpuPerOpSec, t.bytes, t.cowBreaks, t.cowCopies, t.ptUpdates);
+    // a mitigation's access fault costs what a CoW break with its copy costs (the same path for merged and not)
+    const af = t.accessFaults ?? 0;
+    const c = cost.guestOps(t.ops, cpuPerOpSec, t.bytes, t.cowBreaks + af, t.cowCopies + af, t.ptUpdates);
     const cowPart = c - cost.guestOps(t.ops, cpuPerOpSec, t.bytes, 0, 0, 0);
     if (t.ops > 0) this.cowCostPerOpSec[i] = cowPart / t.ops;
     this.debtSec[i] = Math.max(0, this.debtSec[i]! + c - allocSec);

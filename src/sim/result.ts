@@ -34,6 +34,18 @@ export interface RunOptions {
   sampleEverySec: number;
   oracleEverySec: number;
   steadyFromSec: number; // start of the steady-state window the summary averages over
+  /** Present only when not "off" (src/dedup/mitigation.ts). */
+  mitigation?: "salted" | "zero-only" | "vusion" | "fixed-latency";
+  /** salted: the group count or per-guest list asked for; null = one group per guest. */
+  saltGroups?: number | readonly number[] | null;
+}
+
+/** What a mitigation cost the guests (present only when the mitigation is not "off"). */
+export interface MitigationCost {
+  /** First accesses after a scanner visit that were not CoW breaks anyway, over the whole run: each charged a CoW break's cost (vusion, fixed-latency). */
+  accessFaults: number;
+  /** Those in the steady window (after options.steadyFromSec) / the window's length, 4 decimals. */
+  steadyAccessFaultsPerSec: number;
 }
 
 /** Time-to-merge (metrics.ts MergeTimes): waits of pages that became duplicates until they were found merged. */
@@ -109,6 +121,8 @@ export interface RunResult {
   series: TimeSeries;
   oracle: OracleSeries;
   summary: RunSummary;
+  /** Present only when options.mitigation is set (not "off"). */
+  mitigationCost?: MitigationCost;
   measured: Measured;
 }
 

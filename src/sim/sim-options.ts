@@ -3,7 +3,7 @@
  * numbers the Simulation runs on (SimConfig). Every option is checked before anything is
  * built, so a bad one fails with an InvalidArgumentError naming it and changes nothing.
  */
-import type { ScannerOptions } from "../dedup/index.ts";
+import { checkSaltCoverage, resolveMitigation, type MitigationKind, type ResolvedMitigation, type ScannerOptions } from "../dedup/index.ts";
 import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { DEFAULT_CALIBRATION_PATH, niceWeight } from "./cost-model.ts";
 import { round } from "./metrics.ts";
@@ -31,6 +31,10 @@ export interface SimOptions {
   useZeroPages?: boolean; // default: the policy's default
   maxPageSharing?: number;
   workers?: number;
+  /** Side-channel mitigation (src/dedup/mitigation.ts), default "off" (today's behaviour). */
+  mitigation?: MitigationKind;
+  /** salted only: a group count (guests round-robin) or one group per guest, in guest order. */
+  saltGroups?: number | readonly number[];
   sampleEverySec?: number;
   oracleEverySec?: number;
   calibrationPath?: string;
@@ -115,6 +119,7 @@ export interface SimConfig {
   scanner: ScannerOptions;
   /** The decoded trace when the workload replays one (spec.trace), else null. */
   replay: ReplayTrace | null;
+  mitigation: ResolvedMitigation;
   audit: boolean;
   onProgress?: (tSec: number, durationSec: number) => void;
 }
@@ -137,13 +142,16 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
   const sampleEverySec = check("sampleEvery", opts.sampleEverySec ?? d.sampleEverySec, tickMs / 1000, durationSec);
   const oracleEverySec = check("oracleEvery", opts.oracleEverySec ?? d.oracleEverySec, sampleEverySec, 1e6);
   const scannerWeight = opts.scannerWeight === undefined ? niceWeight(scannerNice) : check("scannerWeight", opts.scannerWeight, 1e-9, 1e6);
+  const mitigation = resolveMitigation(opts.saltGroups === undefined ? opts.mitigation : { kind: opts.mitigation ?? "off", saltGroups: opts.saltGroups });
+  checkSaltCoverage(mitigation, w.totalGuests);
   const scanner: ScannerOptions = {
     policy: opts.policy, pagesToScan, sleepMillisecs, smartScan: opts.smartScan ?? d.smartScan,
     useZeroPages: opts.useZeroPages, maxPageSharing: opts.maxPageSharing ?? d.maxPageSharing, workers: opts.workers ?? d.workers, seed,
+    ...(mitigation.kind !== "off" ? { mitigation } : {}),
   };
   return {
     spec, workload: w, policy: opts.policy, seed, tickMs, hostCpus, scannerNice, scannerWeight, pagesToScan, sleepMillisecs, durationSec,
-    sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, replay, audit: opts.audit === true,
+    sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, replay, mitigation, audit: opts.audit === true,
     onProgress: opts.onProgress,
   };
 }
@@ -157,5 +165,7 @@ export function runOptions(c: SimConfig, so: { smartScan: boolean; useZeroPages:
     sleepMillisecs: c.sleepMillisecs, smartScan: so.smartScan, useZeroPages: so.useZeroPages, maxPageSharing: so.maxPageSharing, workers: so.workers,
     sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
     steadyFromSec: round(Math.min(c.durationSec, Math.max(steadyPhaseStart(w), 0.75 * c.durationSec)), 3),
+    // only when not off: documents of off runs stay byte-identical to those before mitigations
+    ...(c.mitigation.kind !== "off" ? { mitigation: c.mitigation.kind, saltGroups: c.mitigation.saltGroups === null ? null : c.mitigation.saltGroups } : {}),
   };
 }

@@ -47,6 +47,14 @@ export interface OpTally {
   cowBreaks: number;
   cowCopies: number;
   ptUpdates: number;
+  /** Writes that were a page's first access after a scanner visit and no CoW break (mitigation vusion / fixed-latency; charged as a CoW break). */
+  accessFaults?: number;
+}
+
+/** The pages a mitigation wants their first access after a scanner visit charged (src/dedup/mitigation.ts). */
+export interface FirstAccessWatch {
+  readonly tracksVisits: boolean;
+  takeFirstAccess(slot: number): boolean;
 }
 
 export class WorkloadRunner {
@@ -60,6 +68,10 @@ export class WorkloadRunner {
   private readonly filler: PageFiller;
   private uniqueSerial = 0;
   private readonly zipfCache = new Map<string, Float64Array>();
+  /** Set by the Simulation when its scanner's mitigation tracks visits (vusion, fixed-latency); null = off. */
+  accessWatch: FirstAccessWatch | null = null;
+  /** accessFaults of the activity being run (runOps adds it to its tally). */
+  private accessFaults = 0;
 
   constructor(
     readonly workload: ResolvedWorkload,
@@ -216,6 +228,10 @@ export class WorkloadRunner {
       t.cowBreaks += hv.cowBreaks - b0;
       t.cowCopies += hv.cowCopies - c0;
       t.ptUpdates += hv.ptUpdates - p0;
+      if (this.accessFaults > 0) {
+        t.accessFaults = (t.accessFaults ?? 0) + this.accessFaults;
+        this.accessFaults = 0;
+      }
     }
   }
 
@@ -242,6 +258,7 @@ export class WorkloadRunner {
     for (let k = 0; k < n; k++) {
       const j = this.target(g, a, ai, r.pages);
       const gfn = r.firstPage + j;
+      if (this.accessWatch !== null) this.noteAccess(guest.slotBase + gfn);
       const u = g.rng.float();
       if (u < a.cum[0]) {
         const serial = this.uniqueSerial++ & 0x7fffffff;
@@ -258,6 +275,13 @@ export class WorkloadRunner {
       bytes += PAGE_SIZE;
     }
     return bytes;
+  }
+
+  /** A write to `slot` is about to happen: its first access after a scanner visit faults, unless it is a CoW break anyway. */
+  noteAccess(slot: number): void {
+    if (!this.accessWatch!.takeFirstAccess(slot)) return;
+    const f = this.hv.pageTable.slotFrame[slot]!;
+    if (f >= 0 && f !== this.hv.zeroFrame && !this.hv.isSharedFrame(f)) this.accessFaults++;
   }
 
   /**

@@ -32,6 +32,9 @@
  * repeat the lookup at their visits and move into a frame with room, so the capped saving is
  * reached (KSM, like the kernel, never folds two frames of one content).
  *
+ * Mitigations (mitigation.ts): salted keeps salts apart in FrameComparer.equal (the index keyed by
+ * (fingerprint, salt)); zero-only stops after step 1 (the page stays kind NONE, unindexed).
+ *
  * Statistics are read from the hypervisor, which knows them at once (no lazy counting as in
  * KSM): the frames this scanner merged into are kept on a list (with their generation at merge
  * time); stats() counts those still SHARED at that generation (pagesShared) and their extra
@@ -132,6 +135,7 @@ export abstract class HashScannerBase extends ScannerBase {
       this.mapToZero(slot, frame, cmp.genA);
       return;
     }
+    if (this.mitigation.zeroOnly) return; // mitigation zero-only: not indexed, never merged (kind NONE)
     const ix = this.index;
     const rc = m.frameRefcount;
     const max = this.options.maxPageSharing;

@@ -52,6 +52,9 @@
  *   - Merges go through hv.shareByHandle / mapZeroByHandle with the write generations the
  *     comparer saw (the kernel's write_protect_page + replace_page re-check the PTE, not the bytes).
  *   - audit() (ksm-audit.ts) checks the trees and rmap items from scratch; the kernel has no such check.
+ *   - Mitigations (mitigation.ts): under salted both trees are ordered by (salt, content) through
+ *     FrameComparer (a salt-keyed forest in one order); under zero-only a visit stops after the
+ *     zero check (use_zero_pages with nothing else).
  */
 import { BusyError, FrameState, ZERO_PAGE, type Hypervisor } from "../../hypervisor/index.ts";
 import { splitHash, xxHash3Fingerprint } from "../fingerprint.ts";
@@ -177,6 +180,7 @@ export class KsmScanner extends ScannerBase {
       this.workCounters.merges++;
       return;
     }
+    if (this.mitigation.zeroOnly) return; // mitigation zero-only: nothing but the zero page merges
     const dup = stable.search(frame); // on a match, its last compare was cmp.compare(frame, kpfn)
     if (dup >= 0) {
       const kpfn = stable.kpfn[dup]!;
@@ -246,7 +250,8 @@ export class KsmScanner extends ScannerBase {
   protected auditPolicy(): void {
     // the unstable tree is emptied when a pass begins: between passes it holds the last pass's items
     const treePass = this.order.inPass ? this.fullScanCount : this.fullScanCount - 1;
-    auditKsm(this.hv, this.items, this.stable, this.unstable, this.pagesUnshared, treePass, auditFail);
+    const mit = this.mitigation;
+    auditKsm(this.hv, this.items, this.stable, this.unstable, this.pagesUnshared, treePass, auditFail, mit.salted ? (a, b) => mit.saltOrder(a, b) : undefined);
   }
 
   /** ksm_rmap_items (cold path, tests and reports). */
