@@ -21,7 +21,10 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 
-const unit = await $`${bun} test --reporter=junit --reporter-outfile=${junit} ${process.argv.slice(2)}`;
+// Bun 1.4.5 ignores a [test] timeout in bunfig.toml (checked: a 6 s test fails at the 5 s default), so the
+// per-test bound goes on the command line: property tests and scanner passes stay far below it even on a busy host.
+const TEST_TIMEOUT_MS = 60_000;
+const unit = await $`${bun} test --timeout ${TEST_TIMEOUT_MS} --reporter=junit --reporter-outfile=${junit} ${process.argv.slice(2)}`;
 if (existsSync(junit)) {
   const xml = readFileSync(junit, "utf8");
   // The root <testsuites> element carries the totals.
