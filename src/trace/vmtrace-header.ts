@@ -24,6 +24,9 @@ export interface TraceGuest {
 }
 
 export const HOST_KSM_COUNTERS = ["pages_shared", "pages_sharing", "pages_unshared", "pages_volatile", "pages_scanned", "full_scans", "ksm_zero_pages", "general_profit", "stable_node_chains", "stable_node_dups"] as const;
+/** KSM knobs a capture ran the host's ksmd with (sysfs names), recorded in meta.hostKsmKnobs. */
+export const HOST_KSM_KNOBS = ["pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages", "max_page_sharing", "merge_across_nodes", "stable_node_chains_prune_millisecs"] as const;
+export type HostKsmKnobs = Partial<Record<(typeof HOST_KSM_KNOBS)[number], number>>;
 export type HostKsmSample = { timeSec: number } & Partial<Record<(typeof HOST_KSM_COUNTERS)[number], number>>;
 
 export interface TraceMeta {
@@ -39,6 +42,8 @@ export interface TraceMeta {
   ksmdNice?: number;
   ksmdCpuSec?: number;
   hostKsm?: HostKsmSample[];
+  /** The KSM knobs in force while hostKsm was recorded (added in a version-1 compatible way: optional). */
+  hostKsmKnobs?: HostKsmKnobs;
 }
 
 export const META_STRINGS = ["source", "guestKernel", "workload", "captureHost", "qemuVersion", "accelerator"] as const;
@@ -124,7 +129,7 @@ function checkGuest(g: unknown, snapshots: number): TraceGuest | string {
 function checkMeta(m: unknown): TraceMeta | string {
   if (!isObj(m)) return "an object";
   const out: TraceMeta = {};
-  for (const k of Object.keys(m)) if (!(META_STRINGS as readonly string[]).includes(k) && !(META_NUMBERS as readonly string[]).includes(k) && k !== "hostKsm") return `no field "${k}"`;
+  for (const k of Object.keys(m)) if (!(META_STRINGS as readonly string[]).includes(k) && !(META_NUMBERS as readonly string[]).includes(k) && k !== "hostKsm" && k !== "hostKsmKnobs") return `no field "${k}"`;
   for (const k of META_STRINGS) {
     if (m[k] === undefined) continue;
     if (typeof m[k] !== "string") return `${k}: a string`;
@@ -150,6 +155,18 @@ function checkMeta(m: unknown): TraceMeta | string {
       samples.push(o);
     }
     out.hostKsm = samples;
+  }
+  if (m.hostKsmKnobs !== undefined) {
+    const kn = m.hostKsmKnobs;
+    if (!isObj(kn)) return "hostKsmKnobs: an object of knob values";
+    for (const k of Object.keys(kn)) if (!(HOST_KSM_KNOBS as readonly string[]).includes(k)) return `hostKsmKnobs: no knob "${k}"`;
+    const o: HostKsmKnobs = {};
+    for (const k of HOST_KSM_KNOBS) {
+      if (kn[k] === undefined) continue;
+      if (!isInt(kn[k], 0, 2 ** 53)) return `hostKsmKnobs.${k}: an integer >= 0`;
+      o[k] = kn[k];
+    }
+    out.hostKsmKnobs = o;
   }
   return out;
 }
