@@ -230,9 +230,10 @@ export async function runExactTier(o: {
     writeBaseline(o.baselinePath, current);
     return { name, status: "pass", summary: `baseline rewritten: ${label} (${current.runs.length} runs)`, wallSec: wall(), report: [] };
   }
-  const diffs = compareExact(baseline!, current);
-  const details = { runs: current.runs.length, differences: diffs.length, diffs: diffs.slice(0, 200) };
+  const diffs = compareExact(o.shard ? baselineForShard(baseline!, o, o.shard) : baseline!, current);
+  const part = o.shard ? `shard ${shardLabel(o.shard)}: ` : "";
+  const details = { runs: current.runs.length, differences: diffs.length, diffs: diffs.slice(0, 200), ...(o.shard ? { shard: o.shard } : {}) };
   if (diffs.length > 0)
-    return { name, status: "fail", summary: `${diffs.length} values differ from ${label}`, details, wallSec: wall(), report: diffTable(diffs) };
-  return { name, status: "pass", summary: `${current.runs.length} runs (workload x policy) identical to ${label}`, details, wallSec: wall(), report: [] };
+    return { name, status: "fail", summary: `${part}${diffs.length} values differ from ${label}`, details, wallSec: wall(), report: diffTable(diffs) };
+  return { name, status: "pass", summary: `${part}${current.runs.length} runs (workload x policy) identical to ${label}`, details, wallSec: wall(), report: [] };
 }
