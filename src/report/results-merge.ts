@@ -21,13 +21,13 @@ export function mergeResults(docs: readonly { name: string; doc: ResultsDocument
   checkShardSet(docs.map((d) => d.doc.shard), docs.map((d) => d.name));
   const first = docs[0]!;
   const same = (name: string, what: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) !== JSON.stringify(b)) throw new InvalidArgumentError(`${name}: ${what} differ from ${first.name}'s: shards of different runs cannot be merged`);
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new InvalidArgumentError(`${name}: ${what} not the same as in ${first.name}: shards of different runs cannot be merged`);
   };
   for (const { name, doc } of docs.slice(1)) {
-    same(name, "the commit", doc.commit, first.doc.commit);
-    same(name, "the options", doc.options, first.doc.options);
-    same(name, "the list length", doc.shard!.listLength, first.doc.shard!.listLength);
-    if (doc.calibration && first.doc.calibration) same(name, "the calibration", doc.calibration, first.doc.calibration);
+    same(name, "the commit is", doc.commit, first.doc.commit);
+    same(name, "the options are", doc.options, first.doc.options);
+    same(name, "the list length is", doc.shard!.listLength, first.doc.shard!.listLength);
+    if (doc.calibration && first.doc.calibration) same(name, "the calibration is", doc.calibration, first.doc.calibration);
   }
   const held: { position: number; item: { run?: MacroRun; skipped?: Skipped }; from: string }[] = [];
   for (const { name, doc } of docs) {
