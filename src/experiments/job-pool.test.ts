@@ -7,7 +7,7 @@ import type { RunRequest } from "./run.ts";
 
 const catalog = catalogOf(CANNED_WORKLOADS);
 const req = (workload: string, policy: RunRequest["policy"]): RunRequest => ({ workload: catalog.get(workload), policy, guests: 2, guestMem: 4 * 2 ** 20, durationSec: 4, seed: 7 });
-const jobs: Job[] = [req("web-server", "ksm"), req("kernel-build", "vmdedup"), req("idle", "esx"), req("database", "none")].map((r) => ({ kind: "run", id: r.workload.name, req: r }));
+const jobs: Extract<Job, { kind: "run" }>[] = [req("web-server", "ksm"), req("kernel-build", "vmdedup"), req("idle", "esx"), req("database", "none")].map((r) => ({ kind: "run" as const, id: r.workload.name, req: r }));
 const strip = (r: { measured: unknown }) => JSON.stringify({ ...r, measured: null });
 
 describe("job pool (4 runs of 2 guests x 4 MiB, 4 s simulated)", () => {
@@ -17,8 +17,8 @@ describe("job pool (4 runs of 2 guests x 4 MiB, 4 s simulated)", () => {
     const side = await withJobPool(2, (pool) => Promise.all(jobs.map((j) => pool.run(j, (t) => t > 0 && progress.push(j.id)))));
     expect(side.map((r) => r.workload.name)).toEqual(jobs.map((j) => j.id));
     expect(side.map(strip)).toEqual(alone.map(strip));
-    expect(alone.map((r) => (r as { measured: { concurrentJobs: number } }).measured.concurrentJobs)).toEqual([1, 1, 1, 1]);
-    expect(side.map((r) => (r as { measured: { concurrentJobs: number } }).measured.concurrentJobs)).toEqual([2, 2, 2, 2]);
+    expect(alone.map((r) => r.measured.concurrentJobs)).toEqual([1, 1, 1, 1]);
+    expect(side.map((r) => r.measured.concurrentJobs)).toEqual([2, 2, 2, 2]);
     expect(new Set(progress)).toEqual(new Set(jobs.map((j) => j.id))); // progress crosses from every worker
   }, 20_000);
 
