@@ -25,7 +25,7 @@ import { registerPageBenchmarks, type BenchPair } from "../src/dedup/hash.bench.
 import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
-import { runMacroSuite, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
+import { JobError, runMacroSuite, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
 import { JOBS_HELP, jobProgress, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
@@ -169,7 +169,12 @@ if (values.only !== "micro") {
       jobProgress(process.stdout, process.env.CI === "true"),
       { pool, shard },
     ),
-  );
+  ).catch((e: unknown) => {
+    // a simulation failed (JobError names the run); the pool's workers are already terminated
+    if (!(e instanceof JobError)) throw e;
+    console.error(`\nbenchmarks: a simulation failed: ${e.message}`);
+    process.exit(1);
+  });
   macro = { runs: outcome.runs, skipped: outcome.skipped };
   calibration = outcome.calibration;
   if (shard) shardInfo = { ...shard, listLength: outcome.listLength, runPositions: outcome.runPositions, skippedPositions: outcome.skippedPositions, wallClock: wallClockHere };
