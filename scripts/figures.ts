@@ -4,15 +4,22 @@
  * PNG in results/figures/, with results/figures/README.md (each figure's command, seed, setup and
  * the numbers behind it). What each figure shows: src/report/figures/; the runs behind them:
  * src/experiments/figures/.
+ * The deterministic jobs run --jobs at once (src/experiments/job-pool.ts); figure 6 (wall-clock)
+ * is measured after them, alone. `--shard i/N` makes every N-th job (figure 6 in shard 1) and
+ * writes <out>/figure-data.json instead of figures; `bun run merge-results` joins the shards and
+ * `--data merged.json` renders them: the same files as one unsharded run.
  * Progress on a terminal (stderr); quiet in CI or when stderr is not a terminal.
  */
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
-import { relative } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { $ } from "zx";
 import { generateFigures, FIGURE_IDS } from "../src/report/figures/generate.ts";
 import { writeFigures } from "../src/report/figures/write-figures.ts";
 import { validateResults } from "../src/report/results-validate.ts";
 import { CANNED } from "../src/cli/workloads.ts";
+import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
+import { figureShardDocument, FULL, QUICK, shardLabel, validateFigureData, withJobPool, type FigureDataDocument } from "../src/experiments/index.ts";
 
 const USAGE = `usage: bun run figures [options]
   Makes the paper figures (1-7) into <out>/ as .pdf, .svg and .png, plus <out>/README.md.
@@ -22,6 +29,9 @@ const USAGE = `usage: bun run figures [options]
   --seed <n>             simulation seed (default 1)
   --quick                tiny sizes (a few seconds; for tests), not for a paper
   --only 1,3             make only these figures (others' files and README entries are kept)
+${JOBS_HELP}
+${SHARD_HELP.replace("partial document", "partial <out>/figure-data.json (no figures)")}
+  --data <merged.json>   render from merged shards' figure data (seed, --quick and --only as recorded in it)
   -h, --help             this text
   Default sizes: 32 MiB guests; figure 1: 1-16 guests, 60 s; figures 2, 4, 5, 7: 16 guests, 90 s at
   pagesToScan 100 every 20 ms; figure 3: 4 guests, 60 s, pagesToScan 25-6400; figure 6: a 256 MiB
@@ -37,7 +47,9 @@ try {
       seed: { type: "string", default: "1" },
       quick: { type: "boolean", default: false },
       only: { type: "string" },
+      data: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      ...PARALLEL_FLAGS,
     },
   }));
 } catch (e) {
@@ -60,6 +72,25 @@ if (values.only !== undefined) {
   const bad = only.filter((n) => !(FIGURE_IDS as readonly number[]).includes(n));
   if (only.length === 0 || bad.length > 0) usage(`--only takes figure numbers from 1 to 7, comma-separated, got "${values.only}"`);
 }
+let jobs = 1;
+let shard: ReturnType<typeof parseShardFlag>;
+try {
+  jobs = parseJobs(values.jobs);
+  shard = parseShardFlag(values.shard);
+} catch (e) {
+  usage((e as Error).message);
+}
+if (shard && values.from !== undefined) usage(`--shard does not combine with --from (shard the benchmarks run instead, merge it, and give the merged document to --from)`);
+if (values.data !== undefined && (shard || values.from !== undefined || values.only !== undefined || values.quick || values.seed !== "1"))
+  usage(`--data renders what the shards recorded (seed, --quick, --only): it does not combine with --shard, --from, --only, --quick or --seed`);
+let data: { doc: FigureDataDocument; file: string } | undefined;
+if (values.data !== undefined) {
+  try {
+    data = { doc: validateFigureData(JSON.parse(readFileSync(values.data, "utf8")), values.data), file: values.data };
+  } catch (e) {
+    usage(`--data ${values.data}: ${(e as Error).message}`);
+  }
+}
 let from: { doc: ReturnType<typeof validateResults>; file: string } | undefined;
 if (values.from !== undefined) {
   try {
@@ -69,14 +100,38 @@ if (values.from !== undefined) {
   }
 }
 
-// the command as recorded in the README: seed always explicit
-const command = ["bun run figures", `--seed ${seed}`, values.quick ? "--quick" : "", from ? `--from ${from.file}` : "", only ? `--only ${only.join(",")}` : "",
-  values.out !== "results/figures" ? `--out ${values.out}` : ""].filter(Boolean).join(" ");
+// the command as recorded in the README: seed always explicit; --jobs and --shard change no figure, so they are left out
+const command = data
+  ? data.doc.command
+  : ["bun run figures", `--seed ${seed}`, values.quick ? "--quick" : "", from ? `--from ${from.file}` : "", only ? `--only ${only.join(",")}` : "",
+      values.out !== "results/figures" && !shard ? `--out ${values.out}` : ""].filter(Boolean).join(" ");
 
 const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
 const progress = tty ? (line: string) => process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 100) - 1)}`) : () => {};
 const started = performance.now();
-const { records, simulations } = await generateFigures({ seed, quick: values.quick!, catalog: CANNED, only, from, command, progress });
+if (shard) {
+  const commit = (await $({ nothrow: true, quiet: true })`git rev-parse --short HEAD`).stdout.trim() || "nocommit";
+  const cfg = values.quick ? QUICK : FULL;
+  const doc = await withJobPool(jobs, (pool) =>
+    figureShardDocument({ cfg, catalog: CANNED, seed, only: new Set(only ?? FIGURE_IDS), progress }, { shard: shard!, pool, commit, command }),
+  );
+  mkdirSync(values.out!, { recursive: true });
+  const file = join(values.out!, "figure-data.json");
+  writeFileSync(file, `${JSON.stringify(doc)}\n`);
+  if (tty) process.stderr.write("\r\x1b[2K");
+  console.log(`figures: shard ${shardLabel(shard)}: ${doc.jobs.length} of ${doc.listLength} jobs${doc.fig6 ? " and figure 6" : ""} -> ${file} (${((performance.now() - started) / 1000).toFixed(1)} s); join the shards with \`bun run merge-results\`, render with --data`);
+  process.exit(0);
+}
+const gen = { seed: data?.doc.seed ?? seed, quick: data ? data.doc.config === "quick" : values.quick!, catalog: CANNED, only: data?.doc.only ?? only, from, data, command, progress };
+let result: Awaited<ReturnType<typeof generateFigures>>;
+try {
+  result = await withJobPool(jobs, (pool) => generateFigures({ ...gen, pool }));
+} catch (e) {
+  if (tty) process.stderr.write("\r\x1b[2K");
+  console.error(`figures: ${(e as Error).message}`);
+  process.exit(data ? 2 : 1);
+}
+const { records, simulations } = result;
 progress("rendering figures");
 const files = writeFigures(records, values.out!);
 if (tty) process.stderr.write("\r\x1b[2K");

@@ -42,11 +42,21 @@ export interface RunRecord {
   series: TimeSeries;
   oracle: OracleSeries;
   /** Wall-clock figures (machine-dependent); everything else is deterministic. */
-  measured: Measured;
+  measured: RunMeasured;
 }
+
+/** A run's wall-clock figures; `concurrentJobs`: the most simulations that ran at once (this one included) while it ran (1: alone). */
+export type RunMeasured = Measured & { concurrentJobs: number };
 
 /** "<workload>/<policy>/w<workers>": a run's name in suites, progress lines and skip lists. */
 export const runId = (workload: string, policy: string, workers: number): string => `${workload}/${policy}/w${workers}`;
+
+/** A request's name in progress lines and job errors: its runId, then guests, scan rate and PV when given. */
+export function requestLabel(req: RunRequest): string {
+  const pv = req.workload.families.every((f) => f.mode === "pv");
+  const extra = [req.guests === undefined ? "" : `${req.guests} guests`, req.pagesToScan === undefined ? "" : `pagesToScan ${req.pagesToScan}`, pv ? "PV" : ""].filter(Boolean);
+  return `${runId(req.workload.name, req.policy, req.workers ?? 0)}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
 
 /** Runs one simulation, then releases its machine memory (SharedArrayBuffers) before the next. */
 export async function runOnce(req: RunRequest, onProgress?: RunProgress): Promise<RunResult> {
@@ -109,7 +119,7 @@ export function recordOf(r: RunResult, req: Pick<RunRequest, "pagesToScan" | "sl
     summary: r.summary,
     series: r.series,
     oracle: r.oracle,
-    measured: r.measured,
+    measured: { ...r.measured, concurrentJobs: (r.measured as Partial<RunMeasured>).concurrentJobs ?? 1 },
   };
 }
 

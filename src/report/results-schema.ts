@@ -36,6 +36,25 @@ export interface ResultsDocument {
   macro: MacroResults;
   /** The side channel per policy x mitigation beside savings and cost (absent in documents made before it, or with --only micro). */
   security?: SecuritySection;
+  /** Present only in a shard's partial document (`--shard i/N`); `bun run merge-results` removes it. */
+  shard?: ShardInfo;
+}
+
+/**
+ * What a shard's partial document holds. The suite's fixed list (every matrix run, then the
+ * worker sweep) has `listLength` positions; shard i of N made the matrix positions p with
+ * p mod N = i - 1 and, in shard 1 only (`wallClock`), the micro-benchmarks and the sweep.
+ */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  listLength: number;
+  /** List position of each of macro.runs, in order. */
+  runPositions: number[];
+  /** List position of each of macro.skipped, in order. */
+  skippedPositions: number[];
+  /** micro and the worker sweep were made here (shard 1). */
+  wallClock: boolean;
 }
 
 export interface MachineInfo {

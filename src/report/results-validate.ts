@@ -67,6 +67,8 @@ const record =
     if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(p, `must be an object, got ${show(v)}`);
     for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`);
   };
+/** A field that may be left out (checked when present). */
+const optional = (c: Check): Check => Object.assign((v: unknown, p: string) => c(v, p), { optional: true });
 /** An object with exactly these fields (or at least these, when `open`). */
 const shape =
   (fields: Record<string, Check>, extra?: (o: Obj, p: string) => void, open = false): Check =>
@@ -75,6 +77,7 @@ const shape =
     const o = v as Obj;
     if (!open) for (const k of Object.keys(o)) if (!(k in fields)) fail(`${p}.${k}`, `unknown field`);
     for (const [k, c] of Object.entries(fields)) {
+      if (!(k in o) && (c as { optional?: boolean }).optional) continue;
       if (!(k in o)) fail(`${p}.${k}`, `is missing`);
       c(o[k], `${p}.${k}`);
     }
@@ -185,6 +188,8 @@ const measured = shape(
     scannerPagesPerSec: nullNonNeg,
     batchLatencyUs: shape({ p50: nullNonNeg, p90: nullNonNeg, p99: nullNonNeg, max: nullNonNeg }, undefined, true),
     oracleWallSec: nonNeg,
+    // left out by documents written before --jobs existed (their runs ran alone)
+    concurrentJobs: optional(num(1, Infinity, true)),
   },
   undefined,
   true,
@@ -218,6 +223,19 @@ const macro = shape({ runs: list(run), skipped: list(shape({ id: str, reason: st
   });
 });
 
+const positions: Check = (v, p) => {
+  list(count)(v, p);
+  if (new Set(v as number[]).size !== (v as number[]).length) fail(p, `must not repeat a position`);
+};
+const shard = shape(
+  { index: num(1, 1024, true), count: num(1, 1024, true), listLength: count, runPositions: positions, skippedPositions: positions, wallClock: bool },
+  (o, p) => {
+    if ((o.index as number) > (o.count as number)) fail(`${p}.index`, `must be at most count (${o.count}), got ${o.index}`);
+    if (o.wallClock !== (o.index === 1)) fail(`${p}.wallClock`, `must be true in shard 1 only`);
+    for (const x of [...(o.runPositions as number[]), ...(o.skippedPositions as number[])]) if (x >= (o.listLength as number)) fail(p, `position ${x} is outside the list of ${o.listLength}`);
+  },
+);
+
 const document = shape({
   schema: oneOf(RESULTS_SCHEMA),
   commit: str,
@@ -232,6 +250,12 @@ const document = shape({
   calibration,
   micro,
   macro,
+  shard: optional(shard),
+}, (o, p) => {
+  const s = o.shard as { runPositions: number[]; skippedPositions: number[] } | undefined;
+  const m = o.macro as { runs: unknown[]; skipped: unknown[] };
+  if (s && s.runPositions.length !== m.runs.length) fail(`${p}.shard.runPositions`, `must have one position per macro run (${m.runs.length}), got ${s.runPositions.length}`);
+  if (s && s.skippedPositions.length !== m.skipped.length) fail(`${p}.shard.skippedPositions`, `must have one position per skipped run (${m.skipped.length}), got ${s.skippedPositions.length}`);
 });
 
 const unit = num(0, 1);

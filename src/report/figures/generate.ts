@@ -4,7 +4,10 @@
  * from a results document), then each figure's builder here turns that data into its record,
  * in figure order. Figure 6 is measured; every other figure is deterministic for a seed.
  */
-import { collectFigureData, FULL, QUICK, type FigureConfig, type WorkloadCatalog } from "../../experiments/index.ts";
+import {
+  assembleFigureData, collectFigureData, figureJobs, outputsOf, FULL, QUICK,
+  type CollectOptions, type FigureConfig, type FigureData, type FigureDataDocument, type JobPool, type WorkloadCatalog,
+} from "../../experiments/index.ts";
 import type { ResultsDocument } from "../results-schema.ts";
 import type { FigureContext, FigureRecord } from "./figure.ts";
 import { figure1 } from "./fig1-guests.ts";
@@ -30,6 +33,17 @@ export interface GenerateOptions {
   progress?: (line: string) => void;
   /** Replaces FULL/QUICK (tests). */
   config?: FigureConfig;
+  /** Where the simulations run (--jobs; default one at a time in this thread). */
+  pool?: JobPool;
+  /** Take every job's result from a merged figure-data document (`--data`) instead of running them. */
+  data?: { doc: FigureDataDocument; file: string };
+}
+
+/** The figures' data from a merged figure-data document: its jobs checked against this version's list, nothing run. */
+async function dataFromDocument(co: CollectOptions, data: NonNullable<GenerateOptions["data"]>): Promise<FigureData> {
+  const outputs = outputsOf(data.doc, figureJobs(co), data.file);
+  if (co.only.has(6) && !data.doc.fig6) throw new Error(`${data.file}: holds no figure 6 measurement (shard 1 makes it)`);
+  return assembleFigureData(co, outputs, data.doc.fig6 ?? undefined);
 }
 
 export async function generateFigures(o: GenerateOptions): Promise<{ records: FigureRecord[]; simulations: number }> {
@@ -42,7 +56,8 @@ export async function generateFigures(o: GenerateOptions): Promise<{ records: Fi
     progress,
   };
   const only = new Set<number>(o.only ?? FIGURE_IDS);
-  const { data, simulations } = await collectFigureData({ cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress });
+  const co: CollectOptions = { cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress };
+  const { data, simulations } = o.data ? { data: await dataFromDocument(co, o.data), simulations: 0 } : await collectFigureData({ ...co, pool: o.pool });
   const build: Record<(typeof FIGURE_IDS)[number], () => FigureRecord> = {
     1: () => figure1(ctx, cfg, data.fig1!),
     2: () => figure2(ctx, data.matrix!, data.timeline),
