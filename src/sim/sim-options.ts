@@ -3,14 +3,16 @@
  * numbers the Simulation runs on (SimConfig). Every option is checked before anything is
  * built, so a bad one fails with an InvalidArgumentError naming it and changes nothing.
  */
+import { totalmem } from "node:os";
 import type { ScannerOptions } from "../dedup/index.ts";
-import { InvalidArgumentError } from "../hypervisor/index.ts";
+import { InvalidArgumentError, MAX_FRAMES } from "../hypervisor/index.ts";
+import { estimateProcessBytes, hostOptions, resolveHost, type HostConfig, type HostRequest } from "./host-memory.ts";
 import { DEFAULT_CALIBRATION_PATH, niceWeight } from "./cost-model.ts";
 import { round } from "./metrics.ts";
 import type { RunOptions } from "./result.ts";
 import { resolveSpec, type ResolvedWorkload, type WorkloadSpec } from "./spec.ts";
 
-export interface SimOptions {
+export interface SimOptions extends HostRequest {
   /** The workload; canned ones come as specs from a catalog handed down by cli/ (src/cli/workloads.ts), files from loadWorkloadFile. */
   workload: WorkloadSpec;
   policy: RunOptions["policy"];
@@ -35,6 +37,10 @@ export interface SimOptions {
   onProgress?: (tSec: number, durationSec: number) => void;
   /** Tests: run hv.audit() at every sample and at the end (throws AuditError). */
   audit?: boolean;
+  /** Tests: run hv.audit() after every tick (host runs; slow). */
+  auditEveryTick?: boolean;
+  /** At the end, check every guest page's bytes against the content the run says it holds (VerifyError on a mismatch). */
+  verify?: boolean;
 }
 
 export const SIM_DEFAULTS = {
@@ -86,6 +92,10 @@ export interface SimConfig {
   calibrationPath: string;
   scanner: ScannerOptions;
   audit: boolean;
+  auditEveryTick: boolean;
+  verify: boolean;
+  /** The overcommitted host (host-memory.ts), null without a host size: nothing is reclaimed. */
+  host: HostConfig | null;
   onProgress?: (tSec: number, durationSec: number) => void;
 }
 
@@ -110,7 +120,16 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
     policy: opts.policy, pagesToScan, sleepMillisecs, smartScan: opts.smartScan ?? d.smartScan,
     useZeroPages: opts.useZeroPages, maxPageSharing: opts.maxPageSharing ?? d.maxPageSharing, workers: opts.workers ?? d.workers, seed,
   };
+  const host = resolveHost(opts, w, MAX_FRAMES);
+  if (host) {
+    const need = estimateProcessBytes(w, host);
+    if (need > totalmem())
+      throw new InvalidArgumentError(
+        `this run needs about ${(need / 2 ** 30).toFixed(1)} GiB of this machine's memory (${(host.frames * 4096 / 2 ** 30).toFixed(2)} GiB of host frames + ${((w.totalPages * 60) / 2 ** 30).toFixed(2)} GiB of metadata for ${w.totalPages} guest pages + runtime); it has ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+      );
+  }
   return {
+    host, verify: opts.verify === true, auditEveryTick: opts.auditEveryTick === true,
     spec, workload: w, policy: opts.policy, seed, tickMs, hostCpus, scannerNice, scannerWeight, pagesToScan, sleepMillisecs, durationSec,
     sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, audit: opts.audit === true,
     onProgress: opts.onProgress,
@@ -126,5 +145,6 @@ export function runOptions(c: SimConfig, so: { smartScan: boolean; useZeroPages:
     sleepMillisecs: c.sleepMillisecs, smartScan: so.smartScan, useZeroPages: so.useZeroPages, maxPageSharing: so.maxPageSharing, workers: so.workers,
     sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
     steadyFromSec: round(Math.min(c.durationSec, Math.max(steadyPhaseStart(w), 0.75 * c.durationSec)), 3),
+    ...(c.host ? { host: hostOptions(c.host) } : {}),
   };
 }
