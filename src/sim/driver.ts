@@ -108,9 +108,10 @@ export class Simulation {
     const hostSample = r
       ? () => {
           const st = this.hv.host;
-          const s = { freePages: this.hv.memory.freeCount, state: r.state, balloonPages: r.balloonPages, compressedPages: st.compressedPages, swappedPages: st.swappedPages,
+          const s = { freePages: this.hv.memory.freeCount, state: Math.max(r.intervalWorstState, r.state), balloonPages: r.balloonPages, compressedPages: st.compressedPages, swappedPages: st.swappedPages,
             swapIns: st.swapIns, swapOuts: st.swapOuts, stallSec: r.intervalStallSec };
           r.intervalStallSec = 0;
+          r.intervalWorstState = 0;
           return s;
         }
       : undefined;

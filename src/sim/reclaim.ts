@@ -56,6 +56,8 @@ const PAGED_OUT = 2;
 export class Reclaimer implements PageAccess {
   /** State after the last step or direct reclaim (0 high .. 4 low). */
   state: number = HostState.HIGH;
+  /** The worst state since the last sample: at the start of each step (before reclaiming), low when a guest blocked on direct reclaim; reset by the sampler. */
+  intervalWorstState: number = HostState.HIGH;
   /** Per guest index: stall seconds not yet taken out of its vCPU time. */
   readonly blockedSec: Float64Array;
   /** Stall seconds added since the last sample (all guests). */
@@ -108,6 +110,7 @@ export class Reclaimer implements PageAccess {
     const m = this.hv.memory;
     const th = this.cfg.thresholds;
     this.state = stateOf(m.freeCount, th);
+    if (this.state > this.intervalWorstState) this.intervalWorstState = this.state;
     this.balloonAcc = Math.min(this.balloonAcc + this.cfg.balloonPagesPerSec * dt, this.cfg.balloonPagesPerSec * dt * 2 + 1);
     if (this.state >= HostState.SOFT) this.inflate(th[0]);
     else if (this.state === HostState.HIGH && m.freeCount > 2 * this.cfg.minFreePages) this.deflate();
@@ -157,6 +160,7 @@ export class Reclaimer implements PageAccess {
 
   private directReclaim(g: SimGuest, need: number): void {
     const m = this.hv.memory;
+    this.intervalWorstState = HostState.LOW;
     while (m.freeCount < need) {
       const before = this.hv.host.swapOuts;
       if (!this.takeVictim(g)) throw this.exhausted();

@@ -47,7 +47,7 @@ export const SERIES_COLUMNS = [
 /** Columns of `series` on a host with a size (reclaim.ts), sampled with the others. */
 export const HOST_SERIES_COLUMNS = [
   { name: "hostFreePages", unit: "frames", doc: "free machine frames of the host at tSec (hv.stats().framesFree)" },
-  { name: "hostState", unit: "count", doc: "ESX free-memory state at tSec by free frames against minFree: 0 high (>= 100%), 1 clear (< 100%), 2 soft (< 64%), 3 hard (< 32%), 4 low (< 16%)" },
+  { name: "hostState", unit: "count", doc: "the worst ESX free-memory state in the interval ending at tSec (at the start of each tick, before reclaiming; 4 when a guest blocked on direct reclaim), by free frames against minFree: 0 high (>= 100%), 1 clear (< 100%), 2 soft (< 64%), 3 hard (< 32%), 4 low (< 16%)" },
   { name: "balloonPages", unit: "pages", doc: "pages in the guests' balloons at tSec: free pages given plus pages the guests paged out under balloon pressure, not touched since" },
   { name: "compressedPages", unit: "pages", doc: "guest pages held in compression caches at tSec (hv.stats().compressedPages)" },
   { name: "swappedPages", unit: "pages", doc: "guest pages held in hypervisor swap at tSec (hv.stats().swappedPages)" },
