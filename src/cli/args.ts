@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { POLICIES, type Policy } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
 import { parseDuration, parseSize, type SimOptions } from "../sim/index.ts";
+import { hostOptionsFrom } from "./host-flags.ts";
 
 export class UsageError extends VmdedupError {}
 
@@ -31,6 +32,18 @@ export const RUN_FLAGS = {
   "no-baseline": { type: "boolean" },
   calibrate: { type: "boolean" },
   pages: { type: "string" },
+  // overcommitted hosts (host-flags.ts)
+  "host-mem": { type: "string" },
+  "min-free": { type: "string" },
+  "balloon-rate": { type: "string" },
+  "swap-device": { type: "string" },
+  swap: { type: "string" },
+  "compression-cache": { type: "string" },
+  "swap-victims": { type: "string" },
+  verify: { type: "boolean" },
+  "max-loss": { type: "string" },
+  "max-guests": { type: "string" },
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -116,5 +129,6 @@ export function simOptionsFrom(v: ParsedCommand["values"]): Omit<SimOptions, "wo
     sampleEverySec: sample,
     oracleEverySec: oracle,
     calibrationPath: str("calibration"),
+    ...hostOptionsFrom(v),
   };
 }

@@ -6,6 +6,8 @@ export {
   type RunRequest, type RunRecord, type RunProgress, type BaselinedRun,
 } from "./run.ts";
 export { RunCache, requestKey, type RunCacheHooks } from "./run-cache.ts";
+export { hasHost, uncommittedRequest, withUncommitted } from "./overcommit.ts";
+export { runDensity, densityPoint, type DensityPlan, type DensityPoint, type DensityPolicy, type DensityResult, type RunFn } from "./density.ts";
 export { runMacroSuite, type MacroPlan, type MacroOutcome, type MacroRun, type MacroGroup, type CalibrationInfo, type Progress } from "./macro-suite.ts";
 export { FULL, QUICK, type FigureConfig } from "./figures/config.ts";
 export { collectFigureData, guestCountsFor, type FigureData, type CollectOptions } from "./figures/collect.ts";

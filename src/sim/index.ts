@@ -1,7 +1,7 @@
 /** The simulation layer: workload specs, the driver, the cost model, run results. */
 export { WorkloadSpecError, ResultSchemaError } from "./errors.ts";
 export {
-  resolveSpec, REGION_FILLS, type WorkloadSpec, type FamilySpec, type RegionSpec, type PhaseSpec, type ActivitySpec, type ProducesSpec,
+  resolveSpec, REGION_FILLS, type StormSpec, type WorkloadSpec, type FamilySpec, type RegionSpec, type PhaseSpec, type ActivitySpec, type ProducesSpec,
   type ResolvedWorkload, type SpecOverrides,
 } from "./spec.ts";
 export { runSimulation, Simulation, defaultDuration, steadyPhaseStart, SIM_DEFAULTS, type SimOptions } from "./driver.ts";
@@ -14,3 +14,7 @@ export { validateRunResult, RESULT_SCHEMA, type RunResult, type RunOptions, type
 export { loadWorkloadFile, isWorkloadPath } from "./workloads.ts";
 export { parseSize, parseDuration, formatSize, formatDuration } from "./units.ts";
 export { SAVINGS_DEFINITIONS } from "./metrics.ts";
+export { HostMemoryExhaustedError } from "./reclaim.ts";
+export { VerifyError } from "./verify.ts";
+export { HOST_SERIES_COLUMNS } from "./series.ts";
+export { HOST_DEFAULTS, HOST_STATE_NAMES, minFreeBytes, swapReadSec, type HostRequest } from "./host-memory.ts";
