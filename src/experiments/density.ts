@@ -2,7 +2,7 @@
  * Density: how many guests fit on a host. For each policy, guest counts n = 1, 2, ... run on the
  * host (--host-mem) and on an uncommitted host (overcommit.ts); maxGuests is the largest n such
  * that every m <= n keeps overcommitLossPct under the limit (a run that exhausts balloon, cache
- * and swap counts as 100% lost). The search stops at the first count over the limit, or at
+ * and swap counts as 100% lost; a workload with no operations to lose, 0%). The search stops at the first count over the limit, or at
  * maxGuestsCap. Every simulation is one independent RunRequest made through `run` (a RunCache by
  * default, so repeated requests cost nothing; a job pool can be handed in instead), so results
  * are deterministic whatever runs them.
@@ -60,7 +60,8 @@ export async function densityPoint(run: RunFn, req: RunRequest): Promise<Density
   const unc = await run(uncommittedRequest(req));
   try {
     const r = withUncommitted(await run(req), unc);
-    return { guests: req.guests!, overcommitLossPct: r.summary.overcommitLossPct ?? 100, steadySavingsPct: r.summary.steadySavingsPct, stoppedEarly: null };
+    // null: the workload does no operations even uncommitted (idle at a tiny size), so none can be lost
+    return { guests: req.guests!, overcommitLossPct: r.summary.overcommitLossPct ?? 0, steadySavingsPct: r.summary.steadySavingsPct, stoppedEarly: null };
   } catch (e) {
     if (!(e instanceof HostMemoryExhaustedError)) throw e;
     return { guests: req.guests!, overcommitLossPct: 100, steadySavingsPct: null, stoppedEarly: e.message };
