@@ -1,11 +1,11 @@
 /** Command-line parsing (node:util parseArgs) into typed options; bad input throws UsageError (exit 2). */
 import { parseArgs } from "node:util";
 import { POLICIES, type Policy } from "../dedup/index.ts";
-import { VmdedupError } from "../hypervisor/index.ts";
 import { parseDuration, parseSize, type SimOptions } from "../sim/index.ts";
 import { hostOptionsFrom } from "./host-flags.ts";
+import { UsageError } from "./usage-error.ts";
 
-export class UsageError extends VmdedupError {}
+export { UsageError };
 
 export const RUN_FLAGS = {
   workload: { type: "string", short: "w" },

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from "../hypervisor/index.ts";
 import { parseSize, swapReadSec, type HostRequest } from "../sim/index.ts";
 import type { ParsedCommand } from "./args.ts";
-import { UsageError } from "./args.ts";
+import { UsageError } from "./usage-error.ts";
 
 type Values = ParsedCommand["values"];
 

@@ -5,10 +5,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import cowStorm from "../../workloads/cow-storm.ts";
-import webServer from "../../workloads/web-server.ts";
-import { HostMemoryExhaustedError, runSimulation, type RunResult } from "./index.ts";
-import { minFreeBytes, stateOf } from "./host-memory.ts";
+import { HostMemoryExhaustedError, runSimulation, type RunResult } from "../src/sim/index.ts";
+import { minFreeBytes, stateOf } from "../src/sim/host-memory.ts";
+import cowStorm from "./cow-storm.ts";
+import webServer from "./web-server.ts";
 
 const MiB = 2 ** 20;
 
