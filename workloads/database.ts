@@ -15,7 +15,7 @@ import { debianKernelRegions } from "./debian-base.ts";
 const spec: WorkloadSpec = {
   name: "database",
   description: "identical database servers: the same dataset in every buffer pool, diverging under Zipf updates; unique WAL",
-  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b)/10.8 Difference Engine 65-75%"],
+  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b)/10.8 Difference Engine 65-75%", "SOURCES.md [reads]: read rates (estimates)"],
   families: [
     {
       name: "db",
@@ -34,11 +34,11 @@ const spec: WorkloadSpec = {
       ],
       phases: [
         { name: "boot", duration: "5s", activities: [] },
-        { name: "warm-up", duration: "15s", activities: [{ region: "buffer-pool", writesPerSec: 600, produces: { original: 1 } }] },
+        { name: "warm-up", duration: "15s", activities: [{ region: "buffer-pool", writesPerSec: 600, produces: { original: 1 }, readsPerSec: 600 }] },
         {
           name: "steady",
           activities: [
-            { region: "buffer-pool", writesPerSec: 400, writeSize: 256, zipf: 1.2, produces: { unique: 0.95, original: 0.05 } },
+            { region: "buffer-pool", writesPerSec: 400, writeSize: 256, zipf: 1.2, produces: { unique: 0.95, original: 0.05 }, readsPerSec: 4000 },
             { region: "wal", writesPerSec: 800, writeSize: 4096, hotFraction: 0.1, hotProbability: 0.9, produces: { unique: 1 } },
           ],
         },

@@ -19,7 +19,7 @@ import { debianKernelRegions } from "./debian-base.ts";
 const spec: WorkloadSpec = {
   name: "kernel-build",
   description: "identical guests compiling the same tree: shared toolchain and sources, a hard-churning compiler heap",
-  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b)/10.8 Difference Engine", "real-guests.md build rows and smart_scan problem"],
+  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b)/10.8 Difference Engine", "real-guests.md build rows and smart_scan problem", "SOURCES.md [reads]: read rates (estimates)"],
   families: [
     {
       name: "build",
@@ -38,15 +38,15 @@ const spec: WorkloadSpec = {
         { name: "never-touched", fraction: 0.11, fill: "untouched" },
       ],
       phases: [
-        { name: "boot", duration: "5s", activities: [{ region: "source-cache", writesPerSec: 300, produces: { original: 1 } }] },
+        { name: "boot", duration: "5s", activities: [{ region: "source-cache", writesPerSec: 300, produces: { original: 1 }, readsPerSec: 300 }] },
         {
           name: "steady",
           activities: [
-            { region: "source-cache", writesPerSec: 100, produces: { original: 1 } },
-            { region: "object-files", writesPerSec: 100, produces: { shared: 1 }, sharedEpoch: "30s" },
+            { region: "source-cache", writesPerSec: 100, produces: { original: 1 }, readsPerSec: 1000 },
+            { region: "object-files", writesPerSec: 100, produces: { shared: 1 }, sharedEpoch: "30s", readsPerSec: 100 },
             {
               region: "compiler-heap", writesPerSec: 12000, writeSize: 1024, hotFraction: 0.3, hotProbability: 0.9,
-              produces: { unique: 0.85, shared: 0.08, zero: 0.07 }, sharedEpoch: "2s",
+              produces: { unique: 0.85, shared: 0.08, zero: 0.07 }, sharedEpoch: "2s", readsPerSec: 12000,
             },
           ],
         },

@@ -20,7 +20,7 @@ import { debianKernelRegions } from "./debian-base.ts";
 const spec: WorkloadSpec = {
   name: "web-server",
   description: "identical web servers: shared binaries, libraries and static content; unique session heaps with a hot set",
-  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b) Difference Engine 65-75% (RUBiS)", "real-guests.md web rows"],
+  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b) Difference Engine 65-75% (RUBiS)", "real-guests.md web rows", "SOURCES.md [reads]: read rates (estimates)"],
   families: [
     {
       name: "web",
@@ -43,15 +43,15 @@ const spec: WorkloadSpec = {
           name: "warm-up",
           duration: "15s",
           activities: [
-            { region: "static-content", writesPerSec: 400, produces: { original: 1 } },
-            { region: "session-heap", writesPerSec: 2000, writeSize: 512, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 } },
+            { region: "static-content", writesPerSec: 400, produces: { original: 1 }, readsPerSec: 2000 },
+            { region: "session-heap", writesPerSec: 2000, writeSize: 512, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 }, readsPerSec: 2000 },
           ],
         },
         {
           name: "steady",
           activities: [
-            { region: "static-content", writesPerSec: 20, produces: { original: 1 } },
-            { region: "session-heap", writesPerSec: 4000, writeSize: 512, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 } },
+            { region: "static-content", writesPerSec: 20, produces: { original: 1 }, readsPerSec: 3000 },
+            { region: "session-heap", writesPerSec: 4000, writeSize: 512, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 }, readsPerSec: 4000 },
           ],
         },
       ],

@@ -22,7 +22,7 @@ test("every canned workload validates, has a unique name, a description and sour
     names.add(w.name);
     expect(w.sources.length).toBeGreaterThan(0);
   }
-  expect([...names]).toEqual(["idle", "kernel-build", "web-server", "database", "mixed"]);
+  expect([...names]).toEqual(["idle", "kernel-build", "web-server", "database", "mixed", "cow-storm"]);
 });
 
 describe("idle reproduces real Debian guests (real-guests.md, 3 x 256 MiB)", () => {

@@ -6,6 +6,8 @@ export {
   type RunRequest, type RunRecord, type RunProgress, type BaselinedRun, type RunMeasured,
 } from "./run.ts";
 export { RunCache, requestKey, type RunCacheHooks } from "./run-cache.ts";
+export { hasHost, uncommittedRequest, withUncommitted } from "./overcommit.ts";
+export { runDensity, densityPoint, type DensityPlan, type DensityPoint, type DensityPolicy, type DensityResult, type RunFn } from "./density.ts";
 export {
   runMacroSuite, macroList, sweepTarget, shardMakes,
   type MacroPlan, type MacroOutcome, type MacroRun, type MacroGroup, type MacroListEntry, type MacroExecution, type CalibrationInfo, type Progress,

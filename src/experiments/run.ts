@@ -15,6 +15,7 @@
  */
 import { POLICIES, type Policy } from "../dedup/index.ts";
 import type { GuestMode } from "../hypervisor/index.ts";
+import { hasHost, uncommittedRequest, withUncommitted } from "./overcommit.ts";
 import { runSimulation, type Measured, type OracleSeries, type RunResult, type RunSummary, type SimOptions, type TimeSeries, type WorkloadSpec } from "../sim/index.ts";
 
 /** What to simulate: the simulator's options with the workload as a spec object (from a WorkloadCatalog). */
@@ -86,6 +87,8 @@ export interface BaselinedRun {
   result: RunResult;
   /** The none run; null when the policy is none itself or no baseline was asked for. */
   baseline: RunResult | null;
+  /** On a host with a size: the same run on an uncommitted host (overcommit.ts), which overcommitLossPct is judged against; else null. */
+  uncommitted?: RunResult | null;
 }
 
 /**
@@ -94,12 +97,15 @@ export interface BaselinedRun {
  */
 export async function runWithBaseline(
   req: RunRequest,
-  o: { baseline?: boolean; progress?: (which: "policy" | "baseline") => RunProgress | undefined } = {},
+  o: { baseline?: boolean; progress?: (which: "policy" | "baseline" | "uncommitted") => RunProgress | undefined } = {},
 ): Promise<BaselinedRun> {
   const result = await runOnce(req, o.progress?.("policy"));
-  if (req.policy === "none" || o.baseline === false) return { result, baseline: null };
+  // on a host with a size, the same run on an uncommitted host gives overcommitLossPct
+  const uncommitted = hasHost(req) ? await runOnce(uncommittedRequest(req), o.progress?.("uncommitted")) : null;
+  const judged = uncommitted ? withUncommitted(result, uncommitted) : result;
+  if (req.policy === "none" || o.baseline === false) return { result: judged, baseline: null, ...(uncommitted ? { uncommitted } : {}) };
   const baseline = await runOnce(baselineRequest(req), o.progress?.("baseline"));
-  return { result: withBaseline(result, baseline), baseline };
+  return { result: withBaseline(judged, baseline), baseline, ...(uncommitted ? { uncommitted } : {}) };
 }
 
 /** The record of a run made from `req` (the request gives the scan rate as asked: null when left to the default). */

@@ -6,6 +6,8 @@
  *
  *   slotFrame[slot]  the machine frame the page maps (the HVM p2m entry), -1 when unpopulated
  *   slotGuest[slot]  the owning guest's id
+ *   slotHost[slot]   the host slot (swap or compression cache, host-slots.ts) holding the page
+ *                    when the hypervisor has taken its frame away, -1 otherwise
  *   slotNext/Prev    the intrusive, doubly linked reverse map: all slots mapping one frame,
  *                    headed by MachineMemory.frameRmapHead[frame]. Every mapping is on its
  *                    frame's list (a private frame has a list of one), so a share or a CoW
@@ -19,6 +21,7 @@ export class PageTable {
   slotGuest: Int32Array<ArrayBuffer> = new Int32Array(0);
   slotNext: Int32Array<ArrayBuffer> = new Int32Array(0);
   slotPrev: Int32Array<ArrayBuffer> = new Int32Array(0);
+  slotHost: Int32Array<ArrayBuffer> = new Int32Array(0);
   slotCount = 0;
 
   /** Reserves `pages` slots and returns the first. */
@@ -31,6 +34,7 @@ export class PageTable {
       this.slotGuest = grow(this.slotGuest, cap, -1);
       this.slotNext = grow(this.slotNext, cap, -1);
       this.slotPrev = grow(this.slotPrev, cap, -1);
+      this.slotHost = grow(this.slotHost, cap, -1);
     }
     this.slotGuest.fill(guestId, base, need);
     this.slotCount = need;

@@ -9,7 +9,7 @@
  */
 import { MITIGATIONS, POLICIES } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
-import { checkColumns, ORACLE_COLUMNS, SERIES_COLUMNS, type ColumnDecl } from "../sim/series.ts";
+import { checkColumns, HOST_SERIES_COLUMNS, ORACLE_COLUMNS, SERIES_COLUMNS, type ColumnDecl } from "../sim/series.ts";
 import { RESULTS_SCHEMA, type ResultsDocument } from "./results-schema.ts";
 
 export class ResultsSchemaError extends VmdedupError {
@@ -175,10 +175,10 @@ const summary = shape(
 );
 /** A columnar table as declared in src/sim/series.ts: exactly the declared columns, each a list as long as tSec, tSec increasing. */
 const columns =
-  (decl: readonly ColumnDecl[]): Check =>
+  (decl: readonly ColumnDecl[], optional: readonly ColumnDecl[] = []): Check =>
   (v, p) =>
-    checkColumns(decl, v, p, fail);
-const series = columns(SERIES_COLUMNS);
+    checkColumns(decl, v, p, fail, optional);
+const series = columns(SERIES_COLUMNS, HOST_SERIES_COLUMNS); // the host columns: runs on a host with a size
 const oracle = columns(ORACLE_COLUMNS);
 const measured = shape(
   {
