@@ -45,6 +45,7 @@ import { auditFail, ScannerBase, type ScannerParts } from "../scanner-base.ts";
 import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
 import { auditHashPolicy } from "./hash-audit.ts";
 import { HashIndex } from "./hash-index.ts";
+import { partitionCount, partitionOf } from "./partitions.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
 import { MergedFrames } from "./merged-frames.ts";
 
@@ -60,7 +61,10 @@ const PAGE = 4096;
 export const BYTES_PER_TRACKED_PAGE = 18 + 40 + 9;
 
 export abstract class HashScannerBase extends ScannerBase {
-  protected readonly index = new HashIndex(1024);
+  /** The index, split by fingerprint into partitions (partitionOf; one when the scanner has no
+   * workers): every key lives in one partition, and a key's entries are met in insertion order in
+   * any table (hash-index.ts), so the split changes no decision. */
+  protected readonly parts: HashIndex[];
   protected readonly slots: HashSlots;
   protected readonly merged: MergedFrames;
   protected readonly zeroHi: number;
@@ -69,6 +73,8 @@ export abstract class HashScannerBase extends ScannerBase {
   constructor(parts: ScannerParts, slots: HashSlots) {
     super(parts);
     this.slots = slots;
+    const n = partitionCount(this.options);
+    this.parts = Array.from({ length: n }, () => new HashIndex(1024, n > 1));
     this.merged = new MergedFrames(parts.hv, slots);
     const z = { hi: 0, lo: 0 };
     splitHash(this.options.fingerprintOverride ? this.options.fingerprintOverride(ZERO_PAGE) : ZERO_PAGE_HASH, z);
@@ -76,8 +82,19 @@ export abstract class HashScannerBase extends ScannerBase {
     this.zeroLo = z.lo;
   }
 
-  /** Whether the unshared entry at bucket `pos` (fingerprint hi/lo) still stands for its page. */
-  protected abstract hintValid(pos: number, hi: number, lo: number): boolean;
+  /** The first partition's index (the whole index when there is one partition: tests). */
+  protected get index(): HashIndex {
+    return this.parts[0]!;
+  }
+
+  /** The partition holding fingerprint (hi, lo). */
+  protected indexFor(hi: number, lo: number): HashIndex {
+    const parts = this.parts;
+    return parts.length === 1 ? parts[0]! : parts[partitionOf(hi, lo, parts.length)]!;
+  }
+
+  /** Whether the unshared entry at bucket `pos` of `ix` (fingerprint hi/lo) still stands for its page. */
+  protected abstract hintValid(ix: HashIndex, pos: number, hi: number, lo: number): boolean;
 
   // ---- per-slot state -------------------------------------------------------------------------
 
@@ -89,9 +106,9 @@ export abstract class HashScannerBase extends ScannerBase {
   protected forgetSlot(slot: number): void {
     const k = this.slots.kind[slot]!;
     if (k === Kind.NONE) return;
-    const ix = this.index;
     const hi = this.slots.hashHi[slot]!;
     const lo = this.slots.hashLo[slot]!;
+    const ix = this.indexFor(hi, lo);
     if (k === Kind.INDEXED) {
       for (let p = ix.first(hi, lo); p >= 0; p = ix.next(p, hi, lo)) {
         if (ix.aux[p] === slot) {
@@ -101,22 +118,22 @@ export abstract class HashScannerBase extends ScannerBase {
       }
     } else if (k === Kind.MERGED) {
       const p = ix.locate(hi, lo, this.slots.seenFrame[slot]!, -1);
-      if (p >= 0 && !this.sharedValid(p)) ix.remove(p);
+      if (p >= 0 && !this.sharedValid(ix, p)) ix.remove(p);
     }
     this.setKind(slot, Kind.NONE);
   }
 
-  protected sharedValid(pos: number): boolean {
+  protected sharedValid(ix: HashIndex, pos: number): boolean {
     const m = this.hv.memory;
-    const f = this.index.frame[pos]!;
-    return m.frameState[f] === FrameState.SHARED && m.frameWriteGen[f] === this.index.gen[pos];
+    const f = ix.frame[pos]!;
+    return m.frameState[f] === FrameState.SHARED && m.frameWriteGen[f] === ix.gen[pos];
   }
 
   /** Deletes the entry at `pos`; an unshared entry's page was seen changed: VOLATILE. */
-  private dropEntry(pos: number): void {
-    const h = this.index.aux[pos]!;
+  private dropEntry(ix: HashIndex, pos: number): void {
+    const h = ix.aux[pos]!;
     if (h >= 0 && this.slots.kind[h] === Kind.INDEXED) this.setKind(h, Kind.VOLATILE);
-    this.index.remove(pos);
+    ix.remove(pos);
   }
 
   // ---- the lookup / merge step ----------------------------------------------------------------
@@ -132,7 +149,7 @@ export abstract class HashScannerBase extends ScannerBase {
       this.mapToZero(slot, frame, cmp.genA);
       return;
     }
-    const ix = this.index;
+    const ix = this.indexFor(hi, lo);
     const rc = m.frameRefcount;
     const max = this.options.maxPageSharing;
     let hintPos = -1;
@@ -149,8 +166,8 @@ export abstract class HashScannerBase extends ScannerBase {
         p = ix.next(p, hi, lo);
         continue;
       }
-      if (!(aux >= 0 ? this.hintValid(p, hi, lo) : this.sharedValid(p))) {
-        this.dropEntry(p);
+      if (!(aux >= 0 ? this.hintValid(ix, p, hi, lo) : this.sharedValid(ix, p))) {
+        this.dropEntry(ix, p);
         p = ix.scan(p, hi, lo);
         continue;
       }
@@ -181,7 +198,7 @@ export abstract class HashScannerBase extends ScannerBase {
       return;
     }
     if (hintPos >= 0 && rc[ix.frame[hintPos]!]! + rc[frame]! <= max) {
-      this.mergeWithHint(hintPos, hintGen, slot, frame, hintFrameGen, fullGroup);
+      this.mergeWithHint(ix, hintPos, hintGen, slot, frame, hintFrameGen, fullGroup);
       return;
     }
     if (changed) {
@@ -204,8 +221,7 @@ export abstract class HashScannerBase extends ScannerBase {
 
   /** Unshared entry at `pos` + page `slot`: the hinted page's frame survives and becomes shared.
    * (hintGen, frameGen): the generations of the two frames when they compared equal. */
-  private mergeWithHint(pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
-    const ix = this.index;
+  private mergeWithHint(ix: HashIndex, pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
     const m = this.hv.memory;
     const h = ix.aux[pos]!;
     const hf = ix.frame[pos]!;
@@ -252,7 +268,8 @@ export abstract class HashScannerBase extends ScannerBase {
 
   /** Sizes the index for every registered page up front (no rehash in the middle of a pass). */
   protected override onPassStart(): void {
-    this.index.reserve(this.registeredCount);
+    const n = this.parts.length;
+    for (const ix of this.parts) ix.reserve(n === 1 ? this.registeredCount : Math.ceil((1.25 * this.registeredCount) / n));
   }
 
   /** Pages discarded (ballooned out) since their visit are forgotten at the end of each pass. */
@@ -276,7 +293,7 @@ export abstract class HashScannerBase extends ScannerBase {
   }
 
   protected resetAll(): void {
-    this.index.clear();
+    for (const ix of this.parts) ix.clear();
     this.slots.reset();
     this.merged.reset();
   }
@@ -286,7 +303,7 @@ export abstract class HashScannerBase extends ScannerBase {
   }
 
   protected auditPolicy(): void {
-    auditHashPolicy(this.hv, this.options, this.index, this.slots, this.registration.registered, auditFail);
+    auditHashPolicy(this.hv, this.options, this.parts, this.slots, this.registration.registered, auditFail);
     this.merged.audit(auditFail);
   }
 
