@@ -42,12 +42,13 @@
 import { BusyError, FrameState, ZERO_PAGE } from "../../hypervisor/index.ts";
 import { splitHash, ZERO_PAGE_HASH } from "../fingerprint.ts";
 import { auditFail, ScannerBase, type ScannerParts } from "../scanner-base.ts";
-import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
+import type { ResolvedScannerOptions, ScannerStats, ScannerWork } from "../types.ts";
 import { auditHashPolicy } from "./hash-audit.ts";
 import { HashIndex } from "./hash-index.ts";
 import { partitionCount, partitionOf } from "./partitions.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
 import { MergedFrames } from "./merged-frames.ts";
+import { MIN_PARTITIONED_BATCH, type PartitionEngine } from "./partition-engine.ts";
 
 export { Kind } from "./hash-slots.ts";
 
@@ -91,6 +92,76 @@ export abstract class HashScannerBase extends ScannerBase {
   protected indexFor(hi: number, lo: number): HashIndex {
     const parts = this.parts;
     return parts.length === 1 ? parts[0]! : parts[partitionOf(hi, lo, parts.length)]!;
+  }
+
+  /** Partitioned batches (vmdedup with workers; partition-engine.ts), made at the first batch. */
+  protected engine: PartitionEngine | null | undefined = undefined;
+
+  /** The policy's partition engine, or null when its batches run on this thread. */
+  protected makeEngine(): PartitionEngine | null {
+    return null;
+  }
+
+  /** @internal The engine (tests and benchmarks), made if it was not yet. */
+  partitionEngine(): PartitionEngine | null {
+    if (this.engine === undefined) this.engine = this.makeEngine();
+    return this.engine;
+  }
+
+  /**
+   * The batch loop with a partition engine: the same walk as ScannerBase.scanBatch, but the
+   * visits are listed first, then decided in partitions and applied in order (partition-engine.ts);
+   * a batch the engine declines (FAIL), and any batch below MIN_PARTITIONED_BATCH pages, is
+   * visited here page by page exactly as without workers. Listing cannot change the order:
+   * next() depends on registration and population only, which merges never change.
+   */
+  protected override scanBatch(pages: number): number {
+    const eng = this.partitionEngine();
+    if (!eng || pages < MIN_PARTITIONED_BATCH) return super.scanBatch(pages);
+    const b = eng.begin(pages);
+    const seq = eng.batchSeq;
+    const vs = eng.visitSeq;
+    const vp = eng.visitPos;
+    const sf = this.hv.pageTable.slotFrame;
+    const order = this.order;
+    let n = 0;
+    let passEnded = false;
+    while (n < pages) {
+      if (!order.inPass) {
+        order.begin(this.fullScanCount);
+        this.onPassStart();
+      }
+      const slot = order.next();
+      if (slot < 0) {
+        passEnded = true;
+        break;
+      }
+      this.pagesScanned++;
+      b.vSlot[n] = slot;
+      b.vFrame[n] = sf[slot]!;
+      vs[slot] = seq;
+      vp[slot] = n;
+      n++;
+    }
+    const o = this.options;
+    const params = { useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
+    if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
+    if (passEnded) {
+      this.onPassEnd();
+      this.fullScanCount++;
+    }
+    return n;
+  }
+
+  override work(): ScannerWork {
+    const w = super.work();
+    if (this.engine) w.pagesHashed += this.engine.counters.pagesHashed;
+    return w;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.engine?.close();
   }
 
   /** Whether the unshared entry at bucket `pos` of `ix` (fingerprint hi/lo) still stands for its page. */
