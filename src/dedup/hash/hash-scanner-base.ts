@@ -48,7 +48,7 @@ import { HashIndex } from "./hash-index.ts";
 import { partitionCount, partitionOf } from "./partitions.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
 import { MergedFrames } from "./merged-frames.ts";
-import { MIN_PARTITIONED_BATCH, type PartitionEngine } from "./partition-engine.ts";
+import { MIN_PARTITIONED_BATCH, PartitionEngine } from "./partition-engine.ts";
 
 export { Kind } from "./hash-slots.ts";
 
@@ -97,9 +97,11 @@ export abstract class HashScannerBase extends ScannerBase {
   /** Partitioned batches (vmdedup with workers; partition-engine.ts), made at the first batch. */
   protected engine: PartitionEngine | null | undefined = undefined;
 
-  /** The policy's partition engine, or null when its batches run on this thread. */
+  /** With workers, batches are decided in partitions by fingerprint (partition-exec.ts mirrors
+   * the policy's visit() and process() exactly, per partition); none on one thread. */
   protected makeEngine(): PartitionEngine | null {
-    return null;
+    if (this.parts.length === 1) return null;
+    return new PartitionEngine(this.hv, this.slots, this.registration, this.parts, this.merged, this.workCounters, this.options.workers);
   }
 
   /** @internal The engine (tests and benchmarks), made if it was not yet. */
@@ -144,7 +146,7 @@ export abstract class HashScannerBase extends ScannerBase {
       n++;
     }
     const o = this.options;
-    const params = { useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
+    const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
     if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
     if (passEnded) {
       this.onPassEnd();

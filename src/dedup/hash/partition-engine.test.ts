@@ -1,5 +1,5 @@
 /**
- * Partitioned vmdedup batches (partition-engine.ts): for workers 1, 2 and 4 every counter, every
+ * Partitioned batches of vmdedup and esx (partition-engine.ts): for workers 1, 2 and 4 every counter, every
  * mapping and the scanner's own structures equal those of the one-thread scanner (workers 0),
  * pass after pass, through churn (rewrites to new and duplicate contents, discards), zero pages,
  * chains under a small maxPageSharing (CoW breaks, waiting pages, folds), frames shared outside
@@ -55,9 +55,9 @@ interface Case {
   between?: (hv: Hypervisor, guests: Guest[], round: number) => void;
 }
 
-async function run(c: Case, workers: number) {
+async function run(policy: "vmdedup" | "esx", c: Case, workers: number) {
   const { hv, guests } = image(1200, c.contents);
-  const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan: 1000, ...c.opts });
+  const s = createScanner(hv, { policy, workers, pagesToScan: 1000, ...c.opts });
   const out: string[] = [];
   for (let round = 1; round <= 4; round++) {
     await s.fullScans(round === 1 ? 1 : 2);
@@ -105,13 +105,14 @@ const CASES: Record<string, Case> = {
   },
 };
 
-describe("partitioned vmdedup batches: workers 1, 2, 4 equal workers 0", () => {
+describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
+  for (const policy of ["vmdedup", "esx"] as const)
   for (const [name, c] of Object.entries(CASES)) {
-    test(name, async () => {
-      const ref = await run(c, 0);
+    test(`${policy}: ${name}`, async () => {
+      const ref = await run(policy, c, 0);
       expect(ref.counters.batches).toBe(0);
       for (const workers of [1, 2, 4]) {
-        const r = await run(c, workers);
+        const r = await run(policy, c, workers);
         for (let i = 0; i < ref.out.length; i++) expect(r.out[i]).toBe(ref.out[i]!);
         expect(r.counters.batches).toBeGreaterThan(0); // the engine decided batches
         expect(r.counters.pagesHashed).toBeGreaterThan(0);
@@ -120,10 +121,11 @@ describe("partitioned vmdedup batches: workers 1, 2, 4 equal workers 0", () => {
     }, 60_000);
   }
 
-  test("small batches (under MIN_PARTITIONED_BATCH) and knob changes between passes stay exact", async () => {
+  for (const policy of ["vmdedup", "esx"] as const)
+  test(`${policy}: small batches (under MIN_PARTITIONED_BATCH) and knob changes between passes stay exact`, async () => {
     const go = async (workers: number) => {
       const { hv, guests } = image(800, 30);
-      const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan: 2000 });
+      const s = createScanner(hv, { policy, workers, pagesToScan: 2000 });
       const out: string[] = [];
       await s.scan(100); // on the scanner thread
       await s.scan(2000); // partitioned (with workers)

@@ -1,5 +1,5 @@
 /**
- * The owner's side of vmdedup's partitioned batches (issue 13, part 3): the index, the compares
+ * The owner's side of the hash policies' partitioned batches (vmdedup and esx) (issue 13, part 3): the index, the compares
  * and the merge decisions run in partitions by content fingerprint (partition-exec.ts says why
  * that is exact), on the partition workers and on the scanner's own thread; the owner applies
  * the resulting merges by handle in visit order, so results are the same for any worker count.
@@ -30,7 +30,7 @@ import type { MergedFrames } from "./merged-frames.ts";
 import { PartitionExec, waitFor } from "./partition-exec.ts";
 import {
   ACK, Act, CHAINS, FAIL, HASHED, HCUR, HDONE, MAX_PARTITIONS, MAX_SHARING, N, P, PCUR, PDONE, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_KIND,
-  R_LOOKUPS, R_ZERO_CHECKS, SEQ, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchBytes, batchViews, type BatchViews, type PartitionLayout,
+  R_HASHED, R_LOOKUPS, R_ZERO_CHECKS, SEQ, POLICY, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchBytes, batchViews, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
 
 const WORKER_URL = new URL("../pool/partition-worker.ts", import.meta.url).href;
@@ -39,6 +39,8 @@ const WORKER_URL = new URL("../pool/partition-worker.ts", import.meta.url).href;
 export const MIN_PARTITIONED_BATCH = 512;
 
 export interface EngineParams {
+  /** esx's visit and hint validation (re-hash) instead of vmdedup's (write generations). */
+  esx: boolean;
   useZeroPages: boolean;
   maxPageSharing: number;
   zeroHi: number;
@@ -51,7 +53,8 @@ export interface EngineCounters {
   batches: number;
   /** Batches phase H failed (run on the scanner's thread instead). */
   failed: number;
-  /** Pages hashed in phase H (the scanner adds them to work().pagesHashed). */
+  /** Pages hashed in partitioned batches (phase H, and esx's hint re-hashes; the scanner adds
+   * them to work().pagesHashed). */
   pagesHashed: number;
 }
 
@@ -137,6 +140,7 @@ export class PartitionEngine {
     ctl[ZERO_LO] = params.zeroLo | 0;
     ctl[CHAINS] = chainsPossible ? 1 : 0;
     ctl[ZERO_FRAME] = this.hv.zeroFrame;
+    ctl[POLICY] = params.esx ? 1 : 0;
     Atomics.store(ctl, SEQ, this.seq);
     for (const w of this.workers) w.postMessage({ seq: this.seq, layout, timeoutMs: this.timeoutMs });
     try {
@@ -214,6 +218,7 @@ export class PartitionEngine {
       w.compareBytes += r[o + R_COMPARE_BYTES]!;
       w.zeroChecks += r[o + R_ZERO_CHECKS]!;
       for (let k = 0; k < 5; k++) kc[k] = kc[k]! + r[o + R_KIND + k]!;
+      this.counters.pagesHashed += r[o + R_HASHED]!;
     }
     this.counters.pagesHashed += b.ctl[HASHED]!;
   }

@@ -1,8 +1,9 @@
 /**
- * One executor of a partitioned vmdedup batch (issue 13, part 3): the code every thread runs, a
- * partition worker (dedup/pool/partition-worker.ts) as well as the scanner's own thread
+ * One executor of a partitioned batch of vmdedup or esx (issue 13, part 3): the code every thread
+ * runs, a partition worker (dedup/pool/partition-worker.ts) as well as the scanner's own thread
  * (partition-engine.ts). It reproduces, per partition, exactly the decisions of the one-thread
- * visit loop (vmdedup-scanner.ts visit(), hash-scanner-base.ts process()).
+ * visit loop (vmdedup-scanner.ts / esx-scanner.ts visit() and hintValid(), hash-scanner-base.ts
+ * process()). This file is over 400 lines: it is that one mirror, kept in one place.
  *
  * Why per partition is exact. Decisions about a content depend only on the index entries of its
  * fingerprint and on the frames and slots those entries name; every fingerprint lives in one
@@ -28,6 +29,9 @@
  *     only for a page alone on a shared frame; phase H fails the batch (FAIL) when chainsPossible
  *     is still false and it lists such a page, or a page on a frame mapped more than once that is
  *     not simply merged (shared outside the scanner): those batches run on the owner's thread.
+ *   - esx hashes every page not still merged; one whose hint another page merged into earlier in
+ *     the batch is still merged at its visit and is not hashed by the one thread: phase P takes
+ *     phase H's hash back for it (esxVisit);
  * Phase H (classify, and hash the visits that need it) only writes the batch buffer, so a FAIL
  * leaves nothing to undo. Phase P writes slot state, the partition's index and the actions.
  */
@@ -37,7 +41,7 @@ import type { ScannerWork } from "../types.ts";
 import { HashIndex } from "./hash-index.ts";
 import { Kind } from "./hash-slots.ts";
 import {
-  Act, CHAINS, Cls, FAIL, HASHED, HCUR, HDONE, MAX_SHARING, N, P, PCUR, PDONE, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_KIND, R_LOOKUPS,
+  Act, CHAINS, Cls, FAIL, HASHED, HCUR, HDONE, MAX_SHARING, N, P, PCUR, PDONE, POLICY, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_HASHED, R_KIND, R_LOOKUPS,
   R_ZERO_CHECKS, SEQ, SUB, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchViews, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
 import { partitionOf } from "./partitions.ts";
@@ -72,6 +76,7 @@ export class PartitionExec {
   // the batch being run
   private seq = 0;
   private part = 0;
+  private rehashed = 0; // esx: hinted pages re-hashed in the current partition
   private zeroFrame = 0;
 
   constructor(l: PartitionLayout) {
@@ -137,6 +142,7 @@ export class PartitionExec {
     const zf = this.zeroFrame;
     const chains = b.ctl[CHAINS] !== 0;
     const np = b.ctl[P]!;
+    const esx = b.ctl[POLICY] === 1;
     let hashed = 0;
     for (let i = from; i < to; i++) {
       const s = b.vSlot[i]!;
@@ -152,7 +158,10 @@ export class PartitionExec {
           c = k === Kind.INDEXED || k === Kind.MERGED ? Cls.ZERO_FORGET : Cls.ZERO_TRIVIAL;
           b.own[i] = c === Cls.ZERO_FORGET ? partitionOf(hashHi[s]!, hashLo[s]!, np) : s % np;
         }
-      } else if (seenFrame[s] === f && seenGen[s] === gen[f] && k !== Kind.NONE && k !== Kind.ZERO) {
+      } else if (esx && k === Kind.MERGED && seenFrame[s] === f && state[f] === FrameState.SHARED && seenGen[s] === gen[f] && (rc[f]! > 1 || !chains)) {
+        if (rc[f] === 1) Atomics.store(b.ctl, FAIL, 1); // still merged, alone, chains off: mayFold could change mid-batch
+        c = Cls.NOOP; // still merged on an unchanged shared frame (EsxScanner.visit's first test)
+      } else if (!esx && seenFrame[s] === f && seenGen[s] === gen[f] && k !== Kind.NONE && k !== Kind.ZERO) {
         const shared = state[f] === FrameState.SHARED;
         if (shared && rc[f] === 1 && !chains) Atomics.store(b.ctl, FAIL, 1); // mayFold could change mid-batch
         if (k === Kind.INDEXED && this.waitRoom[s] === 0) c = Cls.NOOP;
@@ -191,6 +200,8 @@ export class PartitionExec {
     const w = this.work;
     w.lookups = w.compares = w.compareBytes = w.zeroChecks = 0;
     const zf = this.zeroFrame;
+    const esxPolicy = b.ctl[POLICY] === 1;
+    this.rehashed = 0;
     for (let i = 0; i < n; i++) {
       const c = b.cls[i]!;
       if (c === Cls.NOOP) continue;
@@ -199,7 +210,9 @@ export class PartitionExec {
       if (own !== p) continue;
       const s = b.vSlot[i]!;
       const f = b.vFrame[i]!;
-      if (c === Cls.HASHED) {
+      if (c === Cls.HASHED && esxPolicy) {
+        this.esxVisit(i, s, f);
+      } else if (c === Cls.HASHED) {
         const old = b.oldKind[i]!;
         if (b.pOld[i] === p) this.forgetSlot(s);
         else if (b.pOld[i] >= 0) this.kind[s] = Kind.NONE; // the old partition forgot it and counted it
@@ -229,6 +242,35 @@ export class PartitionExec {
     r[o + R_COMPARE_BYTES] = w.compareBytes;
     r[o + R_ZERO_CHECKS] = w.zeroChecks;
     for (let k = 0; k < 5; k++) r[o + R_KIND + k] = this.kindDelta[k]!;
+    r[o + R_HASHED] = this.rehashed;
+  }
+
+  /** EsxScanner.visit after its hash (phase H): forget, then process, in this partition. */
+  private esxVisit(i: number, s: number, f: number): void {
+    const b = this.b;
+    const hi = b.hHi[i]!;
+    const lo = b.hLo[i]!;
+    const pOld = b.pOld[i]!;
+    if (this.kind[s] === Kind.MERGED && this.seenFrame[s] === f && this.stateNow(f) === FrameState.SHARED && this.seenGen[s] === this.gen[f] && !this.mayFold(f)) {
+      // merged earlier in this batch (its hint was merged into): still merged now, so the one
+      // thread would not have hashed it (phase H did: take that hash back)
+      this.rehashed--;
+      return;
+    }
+    if (pOld >= 0 && pOld !== this.part) {
+      this.kind[s] = Kind.NONE; // fingerprint changed: the old partition forgot the entry and counted it
+      this.seenFrame[s] = f;
+      this.seenGen[s] = this.gen[f]!;
+      this.process(i, s, f, hi, lo, true);
+      return;
+    }
+    const k = this.kind[s]!;
+    const changed = k !== Kind.NONE && (hi !== this.hashHi[s] || lo !== this.hashLo[s]);
+    if (k === Kind.INDEXED && !changed && this.waitRoom[s] === 0) return;
+    this.forgetSlot(s);
+    this.seenFrame[s] = f;
+    this.seenGen[s] = this.gen[f]!;
+    this.process(i, s, f, hi, lo, changed);
   }
 
   private rcNow(f: number): number {
@@ -315,9 +357,20 @@ export class PartitionExec {
     return this.stateNow(f) === FrameState.SHARED && this.gen[f] === ix.gen[pos];
   }
 
-  /** VmdedupScanner.hintValid. */
-  private hintValid(ix: HashIndex, pos: number): boolean {
+  /** VmdedupScanner.hintValid (write generation), or EsxScanner.hintValid (re-hash the hinted page). */
+  private hintValid(ix: HashIndex, pos: number, hi: number, lo: number): boolean {
     const h = ix.aux[pos]!;
+    if (this.b.ctl[POLICY] === 1) {
+      const f = this.sf[h]!;
+      if (this.kindOf(h) !== Kind.INDEXED || this.reg[h] !== 1 || f < 0 || f === this.zeroFrame) return false;
+      this.rehashed++;
+      const off = (f & 0x3ffff) << 12;
+      tmp64[0] = Bun.hash.xxHash3(this.segs[f >>> 18]!.subarray(off, off + 4096));
+      if (tmp32[1] !== hi || tmp32[0] !== lo) return false;
+      ix.frame[pos] = f;
+      ix.gen[pos] = this.gen[f]!;
+      return true;
+    }
     const f = ix.frame[pos]!;
     return this.kindOf(h) === Kind.INDEXED && this.sf[h] === f && this.gen[f] === ix.gen[pos] && this.reg[h] === 1;
   }
@@ -355,7 +408,7 @@ export class PartitionExec {
         p = ix.next(p, hi, lo);
         continue;
       }
-      if (!(aux >= 0 ? this.hintValid(ix, p) : this.sharedValid(ix, p))) {
+      if (!(aux >= 0 ? this.hintValid(ix, p, hi, lo) : this.sharedValid(ix, p))) {
         this.dropEntry(ix, p);
         p = ix.scan(p, hi, lo);
         continue;
@@ -441,7 +494,7 @@ export class PartitionExec {
 
 /** Spins, then sleeps, until ctl[word] >= target; throws after timeoutMs (a dead executor). */
 export function waitFor(ctl: Int32Array, word: number, target: number, timeoutMs: number): void {
-  for (let spin = 0; spin < 20000; spin++) if (Atomics.load(ctl, word) >= target) return;
+  for (let spin = 0; spin < 4000; spin++) if (Atomics.load(ctl, word) >= target) return; // ~20-40 us: a busy peer answers
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const v = Atomics.load(ctl, word);

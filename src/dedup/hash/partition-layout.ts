@@ -9,9 +9,10 @@
  * partitions done; FAIL 1 = a visit lies outside what partitions decide exactly (the owner runs
  * the batch on its own thread); ACK executors finished with this batch; HASHED pages phase H
  * hashed; parameters USE_ZERO, MAX_SHARING, ZERO_HI/ZERO_LO (the zero page's fingerprint),
- * CHAINS (MergedFrames.chainsPossible at the batch's start), ZERO_FRAME.
+ * CHAINS (MergedFrames.chainsPossible at the batch's start), ZERO_FRAME, POLICY (0 vmdedup, 1 esx).
  * Per partition p, counts (Float64, res[p * RES_STRIDE + k]): lookups, compares, compareBytes,
- * zeroChecks, then the kind deltas (kindCount[k] += delta) for kinds 0..4.
+ * zeroChecks, then the kind deltas (kindCount[k] += delta) for kinds 0..4, then (esx) the hinted
+ * pages re-hashed to validate their hints.
  */
 export const SEQ = 0;
 export const N = 1;
@@ -29,6 +30,7 @@ export const ZERO_HI = 12;
 export const ZERO_LO = 13;
 export const CHAINS = 14;
 export const ZERO_FRAME = 15;
+export const POLICY = 16; // 0 vmdedup, 1 esx
 const CTL_WORDS = 32;
 
 export const SUB = 64;
@@ -39,12 +41,14 @@ export const R_COMPARES = 1;
 export const R_COMPARE_BYTES = 2;
 export const R_ZERO_CHECKS = 3;
 export const R_KIND = 4; // + kind
+export const R_HASHED = 9; // esx: hinted pages re-hashed in phase P
 
 /** Visit classes (phase H). */
 export const Cls = {
   /** nothing to do (unchanged and indexed, or merged on a frame still shared, or zero-mapped and seen). */
   NOOP: 0,
-  /** hashed: first visit or changed since the last (old entry forgotten in pOld, processed in own). */
+  /** hashed: first visit or changed since the last (old entry forgotten in pOld, processed in own);
+   * esx: every page not still merged (pOld = own when its fingerprint did not change). */
   HASHED: 1,
   /** unchanged but with work (volatile now stable, waiting for room, merged frame no longer shared). */
   UNCHANGED: 2,

@@ -3,7 +3,8 @@
  * the JSON). Each returns wall-clock figures of one run on a freshly built "mix" image (pages in 4
  * guests; even pages one of 2,048 contents, odd pages unique; every page full of xorshift data):
  *   rawRehash     the pool alone: hashFrame over every populated page in slot order (no policy);
- *   mergeAndDirty vmdedup from a fresh scanner (its pool started first, start-up excluded) until
+ *   mergeAndDirty vmdedup from a fresh scanner (its pool and partition workers started first,
+ *                 start-up excluded) until
  *                 its savings reach the oracle's ("merged": wall time from the first batch to the
  *                 batch after which pagesSharing + zeroPages = maxSharing().savablePages), the rest
  *                 of that pass, then one steady pass after 1% of the pages were rewritten;
@@ -17,7 +18,7 @@ import { createScanner } from "../create-scanner.ts";
 import { buildMixImage } from "../mix-image.ts";
 import { maxSharing } from "../oracle.ts";
 import type { HashAheadFilter, VisitOrder } from "../visit-order.ts";
-import { WorkerPool, poolOf } from "./index.ts";
+import { WorkerPool, partitionEngineOf, poolOf } from "./index.ts";
 
 export const GUESTS = 4;
 export const CONTENTS = 2048;
@@ -96,8 +97,11 @@ export interface MergeResult {
   dirtyPassMs: number;
   pages: number;
   savable: number;
-  /** Pool hits / (hits + misses) over the run (0 for workers 0). */
+  /** Hash-ahead pool hits / (hits + misses) over the run (0 for workers 0). */
   hitRate: number;
+  /** Batches decided in partitions, and batches the partition engine declined (run on one thread). */
+  partitionedBatches: number;
+  declinedBatches: number;
 }
 
 /** Rewrites every 100th page (same bytes at offset 8, a new write generation): the 1%-dirty pass. */
@@ -112,6 +116,7 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
   const savable = maxSharing(hv).savablePages;
   const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan, sleepMillisecs: 0 });
   await poolOf(s)?.started();
+  await partitionEngineOf(s)?.started();
   const t0 = Bun.nanoseconds();
   let mergedNs = -1;
   while (s.stats().fullScans === 0) {
@@ -127,6 +132,7 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
   await s.fullScans(1);
   const dirtyNs = Bun.nanoseconds() - t1;
   const c = poolOf(s)?.counters;
+  const e = partitionEngineOf(s)?.counters;
   hv.audit();
   s.audit();
   await s.close();
@@ -137,6 +143,8 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
     pages,
     savable,
     hitRate: c ? c.hits / Math.max(1, c.hits + c.misses) : 0,
+    partitionedBatches: e?.batches ?? 0,
+    declinedBatches: e?.failed ?? 0,
   };
 }
 
@@ -147,6 +155,7 @@ export async function smallBatches(pages: number, workers: number, batches: numb
   const inline = createScanner(a.hv, { policy: "vmdedup", workers: 0, pagesToScan: batchPages });
   const pooled = createScanner(b.hv, { policy: "vmdedup", workers, pagesToScan: batchPages });
   await poolOf(pooled)?.started();
+  await partitionEngineOf(pooled)?.started();
   const ratios: number[] = [];
   for (let i = 0; i < batches; i++) {
     // alternate which scanner goes first, so a cache warmed by one does not always favour the other

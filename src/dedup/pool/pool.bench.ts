@@ -97,7 +97,7 @@ if (dispatch.length) console.log(`  owner dispatch per chunk, 2 workers: median 
 noteLoad("after raw");
 
 // ---- vmdedup: merged, first pass, 1%-dirty pass ------------------------------------------------
-const merge: Record<string, { mergedMs: number[]; firstPassMs: number[]; dirtyPassMs: number[]; hitRate: number[] }> = {};
+const merge: Record<string, { mergedMs: number[]; firstPassMs: number[]; dirtyPassMs: number[]; hitRate: number[]; partitioned: number[]; declined: number[] }> = {};
 const small: Record<string, ReturnType<typeof medianInterval> & { ratios: number[] }> = {};
 if (!values["raw-only"]) {
   for (const w of WORKERS) await mergeAndDirty(Math.min(PAGES, 65_536), w, PAGES_TO_SCAN); // warm-up, not recorded
@@ -105,7 +105,9 @@ if (!values["raw-only"]) {
     const line: string[] = [];
     for (const w of rotate(WORKERS, r)) {
       const m = await mergeAndDirty(PAGES, w, PAGES_TO_SCAN);
-      const e = (merge[`w${w}`] ??= { mergedMs: [], firstPassMs: [], dirtyPassMs: [], hitRate: [] });
+      const e = (merge[`w${w}`] ??= { mergedMs: [], firstPassMs: [], dirtyPassMs: [], hitRate: [], partitioned: [], declined: [] });
+      e.partitioned.push(m.partitionedBatches);
+      e.declined.push(m.declinedBatches);
       e.mergedMs.push(m.mergedMs);
       e.firstPassMs.push(m.firstPassMs);
       e.dirtyPassMs.push(m.dirtyPassMs);
@@ -140,7 +142,18 @@ const out = {
   load,
   scaling,
   raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, summary(v)])),
-  merge: Object.fromEntries(Object.entries(merge).map(([k, v]) => [k, { mergedMs: summary(v.mergedMs), firstPassMs: summary(v.firstPassMs), dirtyPassMs: summary(v.dirtyPassMs), hitRate: median(v.hitRate) }])),
+  merge: Object.fromEntries(Object.entries(merge).map(([k, v]) => [k, {
+    mergedMs: summary(v.mergedMs), firstPassMs: summary(v.firstPassMs), dirtyPassMs: summary(v.dirtyPassMs), hitRate: median(v.hitRate),
+    partitionedBatches: median(v.partitioned), declinedBatches: median(v.declined),
+  }])),
+  // vmdedup's merging pass, pages/s against executor threads (workers + the scanner's thread)
+  mergeScaling: merge.w0
+    ? WORKERS.filter((w) => merge[`w${w}`]).map((w) => {
+        const pps = merge[`w${w}`]!.firstPassMs.map((ms) => PAGES / (ms / 1e3));
+        const threads = w === 0 ? 1 : w + 1;
+        return { workers: w, threads, pagesPerSec: summary(pps), idealPagesPerSec: (PAGES / (median(merge.w0!.firstPassMs) / 1e3)) * Math.min(threads, CORES) };
+      })
+    : [],
   // paired by round: one thread (w0) time / pool time, i.e. the speed-up
   speedup: merge.w0 && merge[`w${best}`]
     ? { workers: best, merged: ratio(merge.w0.mergedMs, merge[`w${best}`]!.mergedMs), dirtyPass: ratio(merge.w0.dirtyPassMs, merge[`w${best}`]!.dirtyPassMs) }
@@ -153,4 +166,6 @@ if (out.speedup)
       ` 1%-dirty pass ${out.speedup.dirtyPass.median.toFixed(2)}x (${out.speedup.dirtyPass.min.toFixed(2)}-${out.speedup.dirtyPass.max.toFixed(2)});` +
       ` merged wall median w0 ${median(merge.w0!.mergedMs).toFixed(0)} ms, w${best} ${median(merge[`w${best}`]!.mergedMs).toFixed(0)} ms`,
   );
+for (const p of out.mergeScaling)
+  console.log(`  merging pass scaling: workers ${p.workers} (${p.threads} threads): ${fmt(p.pagesPerSec.median)} pages/s (${fmt(p.pagesPerSec.min)}-${fmt(p.pagesPerSec.max)}), ideal ${fmt(p.idealPagesPerSec)}`);
 if (values.out) writeFileSync(values.out, JSON.stringify(out, null, 2) + "\n");

@@ -31,7 +31,6 @@
 import { FrameState, type Hypervisor } from "../../hypervisor/index.ts";
 import { HashScannerBase } from "../hash/hash-scanner-base.ts";
 import type { HashIndex } from "../hash/hash-index.ts";
-import { PartitionEngine } from "../hash/partition-engine.ts";
 import { Kind, type HashSlots } from "../hash/hash-slots.ts";
 import type { HashAheadFilter } from "../visit-order.ts";
 
@@ -82,13 +81,6 @@ export class VmdedupScanner extends HashScannerBase {
     slots.seenFrame[slot] = frame;
     slots.seenGen[slot] = m.frameWriteGen[frame]!;
     this.process(slot, frame, this.hasher.hi, this.hasher.lo, changed);
-  }
-
-  /** With workers, batches are decided in partitions by fingerprint (hash/partition-exec.ts mirrors
-   * visit() and process() exactly, per partition). */
-  protected override makeEngine(): PartitionEngine | null {
-    if (this.parts.length === 1) return null;
-    return new PartitionEngine(this.hv, this.slots, this.registration, this.parts, this.merged, this.workCounters, this.options.workers);
   }
 
   protected hintValid(ix: HashIndex, pos: number, _hi: number, _lo: number): boolean {
