@@ -32,6 +32,15 @@
  * repeat the lookup at their visits and move into a frame with room, so the capped saving is
  * reached (KSM, like the kernel, never folds two frames of one content).
  *
+ * Partitions and workers (issue 13, part 3). The index is split by fingerprint into partitions
+ * (partitions.ts; one without workers): a fingerprint's entries all live in one partition and are
+ * met in insertion order in any table, so the split changes no decision. With workers, a batch of
+ * at least MIN_PARTITIONED_BATCH pages is listed, then decided partition by partition on the
+ * workers and this thread (partition-exec.ts mirrors visit() and process() per partition), and
+ * the merges are applied here by handle in visit order (partition-engine.ts): the same merges,
+ * counters and mappings as one thread, for any worker count. A batch outside what partitions
+ * decide exactly is visited here page by page (the engine declines it before changing anything).
+ *
  * Statistics are read from the hypervisor, which knows them at once (no lazy counting as in
  * KSM): the frames this scanner merged into are kept on a list (with their generation at merge
  * time); stats() counts those still SHARED at that generation (pagesShared) and their extra
@@ -113,13 +122,20 @@ export abstract class HashScannerBase extends ScannerBase {
   /**
    * The batch loop with a partition engine: the same walk as ScannerBase.scanBatch, but the
    * visits are listed first, then decided in partitions and applied in order (partition-engine.ts);
-   * a batch the engine declines (FAIL), and any batch below MIN_PARTITIONED_BATCH pages, is
-   * visited here page by page exactly as without workers. Listing cannot change the order:
+   * a batch the engine declines (FAIL), any batch below MIN_PARTITIONED_BATCH pages, and a batch
+   * for which the engine measured this thread alone faster (choosePartitioned) is visited here
+   * page by page exactly as without workers. Listing cannot change the order:
    * next() depends on registration and population only, which merges never change.
    */
   protected override scanBatch(pages: number): number {
     const eng = this.partitionEngine();
     if (!eng || pages < MIN_PARTITIONED_BATCH) return super.scanBatch(pages);
+    const t0 = Bun.nanoseconds();
+    if (!eng.choosePartitioned()) {
+      const r = super.scanBatch(pages);
+      eng.note(false, Bun.nanoseconds() - t0, r);
+      return r;
+    }
     const b = eng.begin(pages);
     const seq = eng.batchSeq;
     const vs = eng.visitSeq;
@@ -148,6 +164,7 @@ export abstract class HashScannerBase extends ScannerBase {
     const o = this.options;
     const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
     if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
+    else eng.note(true, Bun.nanoseconds() - t0, n);
     if (passEnded) {
       this.onPassEnd();
       this.fullScanCount++;

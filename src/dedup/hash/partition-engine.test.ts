@@ -58,6 +58,8 @@ interface Case {
 async function run(policy: "vmdedup" | "esx", c: Case, workers: number) {
   const { hv, guests } = image(1200, c.contents);
   const s = createScanner(hv, { policy, workers, pagesToScan: 1000, ...c.opts });
+  const eng = engineOf(s);
+  if (eng) eng.adaptive = false; // every batch in partitions (the chooser would follow wall time)
   const out: string[] = [];
   for (let round = 1; round <= 4; round++) {
     await s.fullScans(round === 1 ? 1 : 2);
@@ -71,7 +73,7 @@ async function run(policy: "vmdedup" | "esx", c: Case, workers: number) {
   out.push(snapshot(hv, s));
   hv.audit();
   s.audit();
-  const counters = { ...(engineOf(s)?.counters ?? { batches: 0, failed: 0, pagesHashed: 0 }) };
+  const counters = { ...(engineOf(s)?.counters ?? { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 }) };
   await s.close();
   return { out, counters };
 }
@@ -126,6 +128,8 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     const go = async (workers: number) => {
       const { hv, guests } = image(800, 30);
       const s = createScanner(hv, { policy, workers, pagesToScan: 2000 });
+      const eng = engineOf(s);
+      if (eng) eng.adaptive = false;
       const out: string[] = [];
       await s.scan(100); // on the scanner thread
       await s.scan(2000); // partitioned (with workers)
@@ -146,4 +150,22 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     const ref = await go(0);
     expect(await go(2)).toEqual(ref);
   }, 30_000);
+
+  test("the chooser: partitions first, the other way on probes, results the same either way", async () => {
+    const { hv } = image(1200, 40);
+    const s = createScanner(hv, { policy: "vmdedup", workers: 1, pagesToScan: 600 });
+    const eng = engineOf(s)!;
+    await s.fullScans(12); // 6 batches per pass: 72 batches, 4 of them probes
+    const c = eng.counters;
+    expect(c.batches).toBeGreaterThan(0);
+    expect(c.serialChosen).toBeGreaterThanOrEqual(Math.floor(72 / 16)); // at least the probes ran on one thread
+    expect(c.batches + c.serialChosen + c.failed).toBe(72);
+    const ref = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
+    expect(engineOf(ref)).toBeNull();
+    await ref.close();
+    hv.audit();
+    s.audit();
+    await s.close();
+  }, 30_000);
 });
+

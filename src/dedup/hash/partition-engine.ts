@@ -12,13 +12,15 @@
  *      own executor (phase H sub-chunks, then partitions), as the workers do;
  *   3. FAIL (a visit outside what partitions decide exactly): nothing was changed; run() returns
  *      false and the scanner visits the listed pages on its own thread, as without workers;
- *   4. otherwise, once every partition is done and every worker has acknowledged the batch (so
- *      none is still reading it when the next one is posted), the owner applies the actions in
+ *   4. otherwise, once every partition is done, the owner closes the batch (SEQ 0) and waits until
+ *      no executor is inside it (a worker still asleep when the work ran out leaves at once when it
+ *      wakes: the owner never waits for a wake-up), then applies the actions in
  *      position order (hv.mapZeroByHandle / hv.shareByHandle, MergedFrames notes, merges) and adds
  *      the partitions' counts (lookups, compares, compareBytes, zeroChecks, kind deltas).
- * Faults. A worker that dies in the middle of a batch leaves its partition half-decided: there is
- * no undo, so the owner stops waiting after timeoutMs and throws (the scanner's state is then
- * unusable: close it). Unlike the hash-ahead pool, this path does not survive worker crashes.
+ * Faults. A worker that dies between batches costs nothing (the others and the owner do its share).
+ * One that dies in the middle of a partition leaves it half-decided: there is no undo, so the owner
+ * stops waiting after timeoutMs and throws (the scanner's state is then unusable: close it).
+ * Unlike the hash-ahead pool, this path does not recover from a crash inside a batch.
  */
 import type { Hypervisor } from "../../hypervisor/index.ts";
 import { VmdedupError } from "../../hypervisor/index.ts";
@@ -27,9 +29,9 @@ import type { ScannerWork } from "../types.ts";
 import type { HashIndex } from "./hash-index.ts";
 import type { HashSlots } from "./hash-slots.ts";
 import type { MergedFrames } from "./merged-frames.ts";
-import { PartitionExec, waitFor } from "./partition-exec.ts";
+import { PartitionExec, waitFor, waitZero } from "./partition-exec.ts";
 import {
-  ACK, Act, CHAINS, FAIL, HASHED, HCUR, HDONE, MAX_PARTITIONS, MAX_SHARING, N, P, PCUR, PDONE, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_KIND,
+  Act, CHAINS, ENTER, FAIL, HASHED, HCUR, HDONE, MAX_PARTITIONS, MAX_SHARING, N, P, PCUR, PDONE, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_KIND,
   R_HASHED, R_LOOKUPS, R_ZERO_CHECKS, SEQ, POLICY, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchBytes, batchViews, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
 
@@ -47,10 +49,15 @@ export interface EngineParams {
   zeroLo: number;
 }
 
+/** Every PROBE_EVERY-th batch runs the way that currently looks slower, to keep its cost fresh. */
+export const PROBE_EVERY = 16;
+
 /** The engine's counters (engine.counters), since its creation. */
 export interface EngineCounters {
   /** Batches decided in partitions. */
   batches: number;
+  /** Batches the scanner ran on its own thread because that was measured faster (chooser). */
+  serialChosen: number;
   /** Batches phase H failed (run on the scanner's thread instead). */
   failed: number;
   /** Pages hashed in partitioned batches (phase H, and esx's hint re-hashes; the scanner adds
@@ -68,7 +75,13 @@ export class PartitionEngine {
   private layout: PartitionLayout | null = null;
   visitSeq = new Int32Array(new SharedArrayBuffer(0));
   visitPos = new Int32Array(new SharedArrayBuffer(0));
-  readonly counters: EngineCounters = { batches: 0, failed: 0, pagesHashed: 0 };
+  readonly counters: EngineCounters = { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 };
+  /** Measured wall ns per visit of recent partitioned and one-thread batches (0: none yet). */
+  private nsPartitioned = 0;
+  private nsSerial = 0;
+  private choices = 0;
+  /** false: every batch of MIN_PARTITIONED_BATCH pages or more runs in partitions (tests). */
+  adaptive = true;
   private closed = false;
 
   constructor(
@@ -107,6 +120,34 @@ export class PartitionEngine {
     return this.seq;
   }
 
+  /**
+   * Whether the next batch should run in partitions. Both ways give the same results, so the
+   * choice may follow wall time: the way with the lower recent cost per visit (an average over
+   * the last few batches), the other every PROBE_EVERY-th batch. On an idle machine partitions
+   * win from MIN_PARTITIONED_BATCH pages up; on one whose cores are taken by other work (waiting
+   * for a descheduled worker costs a time slice) the scanner's thread alone can win.
+   */
+  choosePartitioned(): boolean {
+    if (this.closed) return false;
+    if (!this.adaptive) return true;
+    const probe = ++this.choices % PROBE_EVERY === 0;
+    if (this.nsPartitioned === 0) return true;
+    if (this.nsSerial === 0) return probe ? false : true;
+    const partitioned = this.nsPartitioned <= this.nsSerial;
+    return probe ? !partitioned : partitioned;
+  }
+
+  /** Records a batch's wall time per visit (partitioned or not). */
+  note(partitioned: boolean, ns: number, visits: number): void {
+    if (visits === 0) return;
+    const x = ns / visits;
+    if (partitioned) this.nsPartitioned = this.nsPartitioned === 0 ? x : 0.7 * this.nsPartitioned + 0.3 * x;
+    else {
+      this.nsSerial = this.nsSerial === 0 ? x : 0.7 * this.nsSerial + 0.3 * x;
+      this.counters.serialChosen++;
+    }
+  }
+
   /** Spawns the workers now and resolves when each has started (they start at the first batch otherwise). */
   async started(): Promise<void> {
     if (this.workers.length === 0 && this.nWorkers > 0 && !this.closed) this.spawn();
@@ -131,7 +172,7 @@ export class PartitionEngine {
     const layout = this.currentLayout();
     const b = this.b;
     const ctl = b.ctl;
-    for (const w of [HCUR, HDONE, PCUR, PDONE, FAIL, ACK, HASHED]) ctl[w] = 0;
+    for (const w of [HCUR, HDONE, PCUR, PDONE, FAIL, HASHED]) ctl[w] = 0;
     ctl[N] = n;
     ctl[P] = this.parts.length;
     ctl[USE_ZERO] = params.useZeroPages ? 1 : 0;
@@ -146,7 +187,8 @@ export class PartitionEngine {
     try {
       this.exec!.run(this.seq, this.timeoutMs);
       if (Atomics.load(ctl, FAIL) === 0) waitFor(ctl, PDONE, this.parts.length, this.timeoutMs);
-      waitFor(ctl, ACK, this.workers.length, this.timeoutMs);
+      Atomics.store(ctl, SEQ, 0); // closed: a worker that comes late leaves at once
+      waitZero(ctl, ENTER, this.timeoutMs); // and none is still inside
     } catch (e) {
       this.closed = true;
       throw new VmdedupError(`partitioned batch failed: ${(e as Error).message}; the scanner's state is lost, close it`);

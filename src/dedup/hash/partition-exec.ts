@@ -41,7 +41,7 @@ import type { ScannerWork } from "../types.ts";
 import { HashIndex } from "./hash-index.ts";
 import { Kind } from "./hash-slots.ts";
 import {
-  Act, CHAINS, Cls, FAIL, HASHED, HCUR, HDONE, MAX_SHARING, N, P, PCUR, PDONE, POLICY, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_HASHED, R_KIND, R_LOOKUPS,
+  Act, CHAINS, Cls, ENTER, FAIL, HASHED, HCUR, HDONE, MAX_SHARING, N, P, PCUR, PDONE, POLICY, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_HASHED, R_KIND, R_LOOKUPS,
   R_ZERO_CHECKS, SEQ, SUB, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchViews, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
 import { partitionOf } from "./partitions.ts";
@@ -108,10 +108,21 @@ export class PartitionExec {
     this.ovState = new Uint8Array(l.frames + 1);
   }
 
-  /** Runs this thread's share of batch `seq`: phase H sub-chunks, the barrier, phase P partitions. */
+  /** Runs this thread's share of batch `seq` (nothing if the batch is closed already). */
   run(seq: number, timeoutMs: number): void {
     const ctl = this.b.ctl;
-    if (Atomics.load(ctl, SEQ) !== seq) return;
+    Atomics.add(ctl, ENTER, 1);
+    try {
+      if (Atomics.load(ctl, SEQ) === seq) this.share(seq, timeoutMs);
+    } finally {
+      Atomics.sub(ctl, ENTER, 1);
+      Atomics.notify(ctl, ENTER);
+    }
+  }
+
+  /** Phase H sub-chunks, the barrier, phase P partitions. */
+  private share(seq: number, timeoutMs: number): void {
+    const ctl = this.b.ctl;
     this.seq = seq;
     this.zeroFrame = ctl[ZERO_FRAME]!;
     const n = ctl[N]!;
@@ -489,6 +500,18 @@ export class PartitionExec {
   /** Phase P's compare and zero-check counts of the last partition run (for tests). */
   get lastWork(): Readonly<ScannerWork> {
     return this.work;
+  }
+}
+
+/** Spins, then sleeps, until ctl[word] <= 0; throws after timeoutMs (a dead executor). */
+export function waitZero(ctl: Int32Array, word: number, timeoutMs: number): void {
+  for (let spin = 0; spin < 4000; spin++) if (Atomics.load(ctl, word) <= 0) return;
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const v = Atomics.load(ctl, word);
+    if (v <= 0) return;
+    if (performance.now() > deadline) throw new Error(`partitioned batch: an executor stopped (${v} still inside)`);
+    Atomics.wait(ctl, word, v, 1);
   }
 }
 

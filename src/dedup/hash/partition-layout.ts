@@ -7,7 +7,9 @@
  * Control words (Int32, ctl[...]): SEQ the batch number; N visits; P partitions; HCUR/HDONE
  * phase H claim cursor / sub-chunks done (64 positions each); PCUR/PDONE phase P claim cursor /
  * partitions done; FAIL 1 = a visit lies outside what partitions decide exactly (the owner runs
- * the batch on its own thread); ACK executors finished with this batch; HASHED pages phase H
+ * the batch on its own thread); ENTER executors inside the batch right now (the owner closes a
+ * batch by storing SEQ 0, then waits for ENTER 0: no executor is left reading it, and one that
+ * comes late sees SEQ is not its batch and leaves); HASHED pages phase H
  * hashed; parameters USE_ZERO, MAX_SHARING, ZERO_HI/ZERO_LO (the zero page's fingerprint),
  * CHAINS (MergedFrames.chainsPossible at the batch's start), ZERO_FRAME, POLICY (0 vmdedup, 1 esx).
  * Per partition p, counts (Float64, res[p * RES_STRIDE + k]): lookups, compares, compareBytes,
@@ -22,7 +24,6 @@ export const HDONE = 4;
 export const PCUR = 5;
 export const PDONE = 6;
 export const FAIL = 7;
-export const ACK = 8;
 export const HASHED = 9;
 export const USE_ZERO = 10;
 export const MAX_SHARING = 11;
@@ -31,6 +32,7 @@ export const ZERO_LO = 13;
 export const CHAINS = 14;
 export const ZERO_FRAME = 15;
 export const POLICY = 16; // 0 vmdedup, 1 esx
+export const ENTER = 17; // executors inside the batch now
 const CTL_WORDS = 32;
 
 export const SUB = 64;

@@ -8,9 +8,9 @@
  * unique (pool-bench-cases.ts). Every round runs each worker count once, the order rotating per
  * round (so drift and load fall on each in turn); each case on a freshly built image:
  *   raw      the pool alone re-hashing every page, per worker count (--chunks: for 2 workers);
- *            the scaling curve: pages/s vs hashing threads (workers 0 = the scanner's thread
- *            alone = 1 thread; n workers = n threads, the scanner's thread claiming sub-chunks
- *            too), with the ideal line = 1 thread x min(threads, cores);
+ *            the scaling curve: pages/s vs threads (workers 0 = the scanner's thread alone = 1
+ *            thread; n workers = n + 1 threads, the scanner's thread claiming sub-chunks too),
+ *            with the ideal line = 1 thread x min(threads, cores);
  *   merge    vmdedup, pool started first (start-up excluded): wall ms until merged (savings =
  *            the oracle's), the first pass, and a 1%-dirty steady pass;
  *   small    the simulator's batches (2,000 pages, 20 ms apart), pool vs inline, paired
@@ -52,7 +52,7 @@ if (!(PAGES >= 4096 && PAGES % 4 === 0) || !(ROUNDS >= 1) || WORKERS.some((w) =>
 const fmt = (x: number): string => (x / 1e6).toFixed(2) + " M";
 const rotate = <T>(xs: T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length]!);
 const summary = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
-const threadsOf = (w: number): number => Math.max(1, w);
+const threadsOf = (w: number): number => (w === 0 ? 1 : w + 1); // the scanner's thread hashes and decides too
 
 const load: string[] = [];
 const noteLoad = (when: string): void => {
@@ -150,7 +150,7 @@ const out = {
   mergeScaling: merge.w0
     ? WORKERS.filter((w) => merge[`w${w}`]).map((w) => {
         const pps = merge[`w${w}`]!.firstPassMs.map((ms) => PAGES / (ms / 1e3));
-        const threads = w === 0 ? 1 : w + 1;
+        const threads = threadsOf(w);
         return { workers: w, threads, pagesPerSec: summary(pps), idealPagesPerSec: (PAGES / (median(merge.w0!.firstPassMs) / 1e3)) * Math.min(threads, CORES) };
       })
     : [],
