@@ -122,8 +122,9 @@ export class PartitionEngine {
 
   /**
    * Whether the next batch should run in partitions. Both ways give the same results, so the
-   * choice may follow wall time: the way with the lower recent cost per visit (an average over
-   * the last few batches), the other every PROBE_EVERY-th batch. On an idle machine partitions
+   * choice may follow wall time: partitions first, then one batch on this thread, then the way
+   * with the lower recent cost per visit (an average over the last few batches of each), the
+   * other every PROBE_EVERY-th batch. On an idle machine partitions
    * win from MIN_PARTITIONED_BATCH pages up; on one whose cores are taken by other work (waiting
    * for a descheduled worker costs a time slice) the scanner's thread alone can win.
    */
@@ -131,8 +132,8 @@ export class PartitionEngine {
     if (this.closed) return false;
     if (!this.adaptive) return true;
     const probe = ++this.choices % PROBE_EVERY === 0;
-    if (this.nsPartitioned === 0) return true;
-    if (this.nsSerial === 0) return probe ? false : true;
+    if (this.nsPartitioned === 0) return true; // the first batch, and until one was measured
+    if (this.nsSerial === 0) return false; // then one on this thread, to compare
     const partitioned = this.nsPartitioned <= this.nsSerial;
     return probe ? !partitioned : partitioned;
   }

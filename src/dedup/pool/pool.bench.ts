@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { median, medianInterval } from "../../gate/stats.ts";
 import { DEFAULT_CHUNK } from "./index.ts";
 import { buildImage, mergeAndDirty, rawRehash, smallBatches } from "./pool-bench-cases.ts";
+import { spareCores } from "./spare-cores.ts";
 
 const { values } = parseArgs({
   options: {
@@ -55,10 +56,14 @@ const summary = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), m
 const threadsOf = (w: number): number => (w === 0 ? 1 : w + 1); // the scanner's thread hashes and decides too
 
 const load: string[] = [];
-const noteLoad = (when: string): void => {
-  load.push(`${when}: load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+const spare: number[] = [];
+// the load, and the cores this process can use now (spare-cores.ts: ~1 when others keep every core busy)
+const noteLoad = async (when: string): Promise<void> => {
+  const c = await spareCores(CORES);
+  spare.push(c);
+  load.push(`${when}: load ${loadavg().map((x) => x.toFixed(2)).join(" ")}, spare cores ${c.toFixed(2)} of ${CORES}`);
 };
-noteLoad("start");
+await noteLoad("start");
 console.log(`pool bench: ${GIB} GiB = ${PAGES} pages, ${ROUNDS} rounds, workers ${WORKERS.join(",")}, cores ${CORES}, ${load[0]}`);
 
 // ---- raw re-hash: the scaling curve --------------------------------------------------------------
@@ -94,7 +99,7 @@ console.log(`scaling (raw re-hash, pages/s vs threads; ideal = 1 thread x min(th
 for (const p of scaling)
   console.log(`  workers ${p.workers} (${p.threads} thread${p.threads > 1 ? "s" : ""}): ${fmt(p.pagesPerSec.median)} (${fmt(p.pagesPerSec.min)}-${fmt(p.pagesPerSec.max)}), ideal ${fmt(p.idealPagesPerSec)}`);
 if (dispatch.length) console.log(`  owner dispatch per chunk, 2 workers: median ${median(dispatch).toFixed(1)}% of the chunk's hashing time`);
-noteLoad("after raw");
+await noteLoad("after raw");
 
 // ---- vmdedup: merged, first pass, 1%-dirty pass ------------------------------------------------
 const merge: Record<string, { mergedMs: number[]; firstPassMs: number[]; dirtyPassMs: number[]; hitRate: number[]; partitioned: number[]; declined: number[] }> = {};
@@ -117,7 +122,7 @@ if (!values["raw-only"]) {
     }
     console.log(`  vmdedup round ${r + 1}: ${line.join("; ")}`);
   }
-  noteLoad("after merge");
+  await noteLoad("after merge");
   // ---- the simulator's small batches ----------------------------------------------------------
   const smallPages = Math.min(PAGES, 65_536);
   for (const w of WORKERS.filter((x) => x > 0)) {
@@ -127,7 +132,7 @@ if (!values["raw-only"]) {
     console.log(`  small batches (2000 pages / 20 ms, ${smallPages} pages), w${w} / w0 per batch: median ${s.median.toFixed(3)}, 90% CI [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}] (n ${s.n})`);
     Bun.gc(true);
   }
-  noteLoad("after small batches");
+  await noteLoad("after small batches");
 }
 
 const ratio = (a: number[], b: number[]) => summary(a.map((x, i) => x / b[i]!));
@@ -140,6 +145,7 @@ const out = {
   cores: CORES,
   cpu: cpus()[0]?.model ?? "unknown",
   load,
+  spareCores: spare,
   scaling,
   raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, summary(v)])),
   merge: Object.fromEntries(Object.entries(merge).map(([k, v]) => [k, {
