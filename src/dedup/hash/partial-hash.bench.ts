@@ -11,7 +11,8 @@
  * Two ways of finding the candidates of a first pass (every page visited once, as vmdedup's first
  * pass or esx's every pass over unshared pages):
  *   full     xxHash3 of every whole page, looked up in a fingerprint index (HashIndex);
- *   partial  xxHash3 of a 256-byte sample (four 64-byte pieces at 0, 1088, 2176, 3264) looked up
+ *   partial  xxHash3 of a 256-byte sample (--sample spread: four 64-byte pieces at 0, 1088, 2176,
+ *            3264, copied together; --sample contiguous: bytes 1024-1279 hashed in place) looked up
  *            in a sample index; only a page whose sample matches an earlier page's (and that
  *            earlier page, once) is then read whole and hashed into the full index. A zero page's
  *            sample matches the zero sample, so zero pages are always read whole (their zeros
@@ -30,11 +31,17 @@ import { buildMixImage, fillContent } from "../mix-image.ts";
 import { HashIndex } from "./hash-index.ts";
 
 const { values } = parseArgs({
-  options: { pages: { type: "string", default: "262144" }, rounds: { type: "string", default: "5" }, out: { type: "string" } },
+  options: {
+    pages: { type: "string", default: "262144" },
+    rounds: { type: "string", default: "5" },
+    sample: { type: "string", default: "spread" }, // spread: 4 x 64 B copied together; contiguous: 256 B at 1024, hashed in place
+    out: { type: "string" },
+  },
 });
 const PAGES = Number(values.pages);
 const ROUNDS = Number(values.rounds);
 const SAMPLE_OFFSETS = [0, 1088, 2176, 3264]; // bytes; 64 bytes each, 4 different cache lines
+const CONTIGUOUS = values.sample === "contiguous";
 const tmp64 = new BigUint64Array(1);
 const tmp32 = new Uint32Array(tmp64.buffer);
 
@@ -109,8 +116,11 @@ function partialPass(hv: Hypervisor): Pass {
     const f = sf[s]!;
     const seg = m.segmentOf(f);
     const off = m.byteOffset(f);
-    for (let k = 0; k < 4; k++) buf.set(seg.subarray(off + SAMPLE_OFFSETS[k]!, off + SAMPLE_OFFSETS[k]! + 64), k * 64);
-    tmp64[0] = Bun.hash.xxHash3(buf);
+    if (CONTIGUOUS) tmp64[0] = Bun.hash.xxHash3(seg.subarray(off + 1024, off + 1280));
+    else {
+      for (let k = 0; k < 4; k++) buf.set(seg.subarray(off + SAMPLE_OFFSETS[k]!, off + SAMPLE_OFFSETS[k]! + 64), k * 64);
+      tmp64[0] = Bun.hash.xxHash3(buf);
+    }
     const lo = tmp32[0]!;
     const hi = tmp32[1]!;
     const p = sample.first(hi, lo);
@@ -131,7 +141,7 @@ const images: Record<string, Hypervisor> = {};
 images.mix = new Hypervisor({ frames: PAGES + 16 });
 buildMixImage(images.mix, { pages: PAGES, guests: 4 });
 images["real-guest"] = realGuestImage(PAGES);
-const out: Record<string, unknown> = { bench: "partial-hash", pages: PAGES, rounds: ROUNDS, sampleBytes: 256 };
+const out: Record<string, unknown> = { bench: "partial-hash", pages: PAGES, rounds: ROUNDS, sampleBytes: 256, sample: CONTIGUOUS ? "contiguous 256 B at 1024" : "4 x 64 B at 0, 1088, 2176, 3264" };
 for (const [name, hv] of Object.entries(images)) {
   fullPass(hv); // warm-up
   partialPass(hv);
