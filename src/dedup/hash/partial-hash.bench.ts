@@ -26,7 +26,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Hypervisor } from "../../hypervisor/index.ts";
-import { median } from "../../gate/stats.ts";
+import { median } from "../pool/bench-stats.ts";
 import { buildMixImage, fillContent } from "../mix-image.ts";
 import { HashIndex } from "./hash-index.ts";
 

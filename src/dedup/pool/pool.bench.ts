@@ -20,7 +20,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { median, medianInterval } from "../../gate/stats.ts";
+import { median, medianInterval } from "./bench-stats.ts";
 import { DEFAULT_CHUNK } from "./index.ts";
 import { buildImage, mergeAndDirty, rawRehash, smallBatches } from "./pool-bench-cases.ts";
 import { spareCores } from "./spare-cores.ts";
