@@ -80,6 +80,7 @@ export class PartitionEngine {
   private nsPartitioned = 0;
   private nsSerial = 0;
   private choices = 0;
+  private warmedUp = 0;
   /** false: every batch of MIN_PARTITIONED_BATCH pages or more runs in partitions (tests). */
   adaptive = true;
   private closed = false;
@@ -122,7 +123,8 @@ export class PartitionEngine {
 
   /**
    * Whether the next batch should run in partitions. Both ways give the same results, so the
-   * choice may follow wall time: partitions first, then one batch on this thread, then the way
+   * choice may follow wall time: partitions first (the first batch, which compiles the workers'
+   * code, is not measured), then one batch on this thread, then the way
    * with the lower recent cost per visit (an average over the last few batches of each), the
    * other every PROBE_EVERY-th batch. On an idle machine partitions
    * win from MIN_PARTITIONED_BATCH pages up; on one whose cores are taken by other work (waiting
@@ -132,7 +134,7 @@ export class PartitionEngine {
     if (this.closed) return false;
     if (!this.adaptive) return true;
     const probe = ++this.choices % PROBE_EVERY === 0;
-    if (this.nsPartitioned === 0) return true; // the first batch, and until one was measured
+    if (this.nsPartitioned === 0) return true; // the first two batches (the first is a warm-up, not measured)
     if (this.nsSerial === 0) return false; // then one on this thread, to compare
     const partitioned = this.nsPartitioned <= this.nsSerial;
     return probe ? !partitioned : partitioned;
@@ -142,6 +144,7 @@ export class PartitionEngine {
   note(partitioned: boolean, ns: number, visits: number): void {
     if (visits === 0) return;
     const x = ns / visits;
+    if (partitioned && this.warmedUp++ === 0) return; // the workers' first batch compiles their code
     if (partitioned) this.nsPartitioned = this.nsPartitioned === 0 ? x : 0.7 * this.nsPartitioned + 0.3 * x;
     else {
       this.nsSerial = this.nsSerial === 0 ? x : 0.7 * this.nsSerial + 0.3 * x;

@@ -32,8 +32,9 @@
  *   - esx hashes every page not still merged; one whose hint another page merged into earlier in
  *     the batch is still merged at its visit and is not hashed by the one thread: phase P takes
  *     phase H's hash back for it (esxVisit);
- * Phase H (classify, and hash the visits that need it) only writes the batch buffer, so a FAIL
- * leaves nothing to undo. Phase P writes slot state, the partition's index and the actions.
+ * Phase H (classify, hash the visits that need it, and compare each hashed page with the shared
+ * frame its fingerprint names, while the page is in this core's cache: compareAhead) only writes
+ * the batch buffer, so a FAIL leaves nothing to undo. Phase P writes slot state, the partition's index and the actions.
  */
 import { FrameState, type MachineMemory } from "../../hypervisor/index.ts";
 import { FrameComparer } from "../frame-comparer.ts";
@@ -52,6 +53,7 @@ const tmp32 = new Uint32Array(tmp64.buffer);
 export class PartitionExec {
   readonly b: BatchViews;
   private readonly segs: Uint8Array[];
+  private readonly bufs: Buffer[]; // Buffer views of segs (no copy), for native compares
   private readonly gen: Uint32Array;
   private readonly rc: Uint32Array;
   private readonly state: Uint8Array;
@@ -82,6 +84,7 @@ export class PartitionExec {
   constructor(l: PartitionLayout) {
     this.b = batchViews(l.batch, l.capacity);
     this.segs = l.segments.map((s) => new Uint8Array(s));
+    this.bufs = l.segments.map((s) => Buffer.from(s));
     this.gen = new Uint32Array(l.writeGen);
     this.rc = new Uint32Array(l.refcount);
     this.state = new Uint8Array(l.state);
@@ -191,6 +194,7 @@ export class PartitionExec {
         b.hHi[i] = tmp32[1]!;
         hashed++;
         b.own[i] = partitionOf(tmp32[1]!, tmp32[0]!, np);
+        this.compareAhead(i, f, tmp32[1]!, tmp32[0]!);
         if (k === Kind.INDEXED || k === Kind.MERGED) {
           b.pOld[i] = partitionOf(hashHi[s]!, hashLo[s]!, np);
           b.oldHi[i] = hashHi[s]!;
@@ -201,6 +205,44 @@ export class PartitionExec {
       b.cls[i] = c;
     }
     if (hashed) Atomics.add(b.ctl, HASHED, hashed);
+  }
+
+  /**
+   * While the page is hot from its hash: compare it with the first shared frame its fingerprint
+   * names at the batch's start (the index is read-only in phase H), as FrameComparer.equal would,
+   * without counting; phase P uses the result when process() compares exactly these two frames
+   * (equalAt). A compare is a function of the two frames' bytes, fixed during the batch.
+   */
+  private compareAhead(i: number, f: number, hi: number, lo: number): void {
+    const b = this.b;
+    b.spec[i] = -1;
+    const ix = this.parts[b.own[i]!]!;
+    let p = ix.first(hi, lo);
+    while (p >= 0 && (ix.aux[p]! >= 0 || ix.frame[p] === f || this.state[ix.frame[p]!] !== FrameState.SHARED || this.gen[ix.frame[p]!] !== ix.gen[p])) p = ix.next(p, hi, lo);
+    if (p < 0) return;
+    const ef = ix.frame[p]!;
+    const sa = this.segs[ef >>> 18]!;
+    const sb = this.segs[f >>> 18]!;
+    const oa = (ef & 0x3ffff) << 12;
+    const ob = (f & 0x3ffff) << 12;
+    let k = 0;
+    if (this.bufs[ef >>> 18]!.compare(this.bufs[f >>> 18]!, ob, ob + 4096, oa, oa + 4096) === 0) k = 4096;
+    else while (sa[oa + k] === sb[ob + k]) k++;
+    b.spec[i] = ef;
+    b.specEq[i] = k === 4096 ? 1 : 0;
+    b.specBytes[i] = k === 4096 ? 8192 : 2 * (k + 1);
+  }
+
+  /** FrameComparer.equal(ef, f) with its counts, from phase H's compare when it was of these frames. */
+  private equalAt(i: number, ef: number, f: number): boolean {
+    const b = this.b;
+    if (b.spec[i] !== ef || b.cls[i] !== Cls.HASHED || b.vFrame[i] !== f) return this.cmp.equal(ef, f);
+    this.work.compares++;
+    this.work.compareBytes += b.specBytes[i]!;
+    if (b.specEq[i] === 0) return false;
+    this.cmp.genA = this.gen[ef]!;
+    this.cmp.genB = this.gen[f]!;
+    return true;
   }
 
   // ---- phase P -----------------------------------------------------------------------------------
@@ -433,7 +475,7 @@ export class PartitionExec {
           }
           own = true;
         }
-      } else if (cmp.equal(ef, f)) {
+      } else if (this.equalAt(i, ef, f)) {
         if (aux >= 0) {
           hintPos = p;
           hintGen = cmp.genA;

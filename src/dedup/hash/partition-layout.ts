@@ -85,11 +85,16 @@ export interface BatchViews {
   aMGen: Uint32Array;
   aKeep: Int32Array;
   aFull: Int32Array;
+  /** Phase H's compare while the page was hot: against frame spec[i] (-1: none), equal or not, and
+   * the compareBytes it counts (phase P uses it if process() compares the same two frames). */
+  spec: Int32Array;
+  specBytes: Int32Array;
+  specEq: Uint8Array;
 }
 
-/** Bytes: control words, results, and per position 12 four-byte arrays, 2 two-byte, 3 one-byte (each rounded up to 8 bytes). */
+/** Bytes: control words, results, and per position 14 four-byte arrays, 2 two-byte, 4 one-byte (each rounded up to 8 bytes). */
 export function batchBytes(capacity: number): number {
-  return CTL_WORDS * 4 + MAX_PARTITIONS * RES_STRIDE * 8 + capacity * (12 * 4 + 2 * 2 + 3) + 32 * 8;
+  return CTL_WORDS * 4 + MAX_PARTITIONS * RES_STRIDE * 8 + capacity * (14 * 4 + 2 * 2 + 4) + 32 * 8;
 }
 
 export function batchViews(sab: SharedArrayBuffer, capacity: number): BatchViews {
@@ -117,11 +122,14 @@ export function batchViews(sab: SharedArrayBuffer, capacity: number): BatchViews
     aMGen: take((x) => new Uint32Array(sab, x, c), 4 * c),
     aKeep: take((x) => new Int32Array(sab, x, c), 4 * c),
     aFull: take((x) => new Int32Array(sab, x, c), 4 * c),
+    spec: take((x) => new Int32Array(sab, x, c), 4 * c),
+    specBytes: take((x) => new Int32Array(sab, x, c), 4 * c),
     own: take((x) => new Int16Array(sab, x, c), 2 * c),
     pOld: take((x) => new Int16Array(sab, x, c), 2 * c),
     cls: take((x) => new Uint8Array(sab, x, c), c),
     oldKind: take((x) => new Uint8Array(sab, x, c), c),
     act: take((x) => new Uint8Array(sab, x, c), c),
+    specEq: take((x) => new Uint8Array(sab, x, c), c),
   };
 }
 
