@@ -111,12 +111,17 @@ export function dirtyOnePercent(guests: Guest[], pages: number): void {
   for (let i = 0; i < pages; i += 100, k++) guests[i % GUESTS]!.write(Math.floor(i / GUESTS) % per, 8, new Uint8Array([k & 0xff, 1]));
 }
 
-export async function mergeAndDirty(pages: number, workers: number, pagesToScan: number): Promise<MergeResult> {
+/** The partition engine's choice per batch: "adaptive" (the default, by measured wall time) or "always" partitions. */
+export type EngineMode = "adaptive" | "always";
+
+export async function mergeAndDirty(pages: number, workers: number, pagesToScan: number, mode: EngineMode = "adaptive"): Promise<MergeResult> {
   const { hv, guests } = buildImage(pages, 0);
   const savable = maxSharing(hv).savablePages;
   const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan, sleepMillisecs: 0 });
   await poolOf(s)?.started();
-  await partitionEngineOf(s)?.started();
+  const eng = partitionEngineOf(s);
+  if (eng && mode === "always") eng.adaptive = false;
+  await eng?.started();
   const t0 = Bun.nanoseconds();
   let mergedNs = -1;
   while (s.stats().fullScans === 0) {
@@ -149,13 +154,15 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
 }
 
 /** Per-batch wall ratios (pool / inline) of `batches` alternating batches of `batchPages`. */
-export async function smallBatches(pages: number, workers: number, batches: number, batchPages = 2000, sleepMs = 20): Promise<number[]> {
+export async function smallBatches(pages: number, workers: number, batches: number, mode: EngineMode = "adaptive", batchPages = 2000, sleepMs = 20): Promise<number[]> {
   const a = buildImage(pages, 0);
   const b = buildImage(pages, 0);
   const inline = createScanner(a.hv, { policy: "vmdedup", workers: 0, pagesToScan: batchPages });
   const pooled = createScanner(b.hv, { policy: "vmdedup", workers, pagesToScan: batchPages });
   await poolOf(pooled)?.started();
-  await partitionEngineOf(pooled)?.started();
+  const eng = partitionEngineOf(pooled);
+  if (eng && mode === "always") eng.adaptive = false;
+  await eng?.started();
   const ratios: number[] = [];
   for (let i = 0; i < batches; i++) {
     // alternate which scanner goes first, so a cache warmed by one does not always favour the other

@@ -2,7 +2,7 @@
  * Worker-pool benchmark (issues 4 and 13): a script, not a timed test.
  *
  *   bun src/dedup/pool/pool.bench.ts [--gib 1] [--rounds 5] [--workers 0,1,2] [--chunks 16384]
- *     [--pages-to-scan 20000] [--small-batches 40] [--raw-only] [--out file.json]
+ *     [--pages-to-scan 20000] [--small-batches 40] [--engine adaptive|always] [--raw-only] [--out file.json]
  *
  * "The mix": --gib x 262,144 pages in 4 guests, even pages one of 2,048 contents, odd pages
  * unique (pool-bench-cases.ts). Every round runs each worker count once, the order rotating per
@@ -22,7 +22,7 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { median, medianInterval } from "./bench-stats.ts";
 import { DEFAULT_CHUNK } from "./index.ts";
-import { buildImage, mergeAndDirty, rawRehash, smallBatches } from "./pool-bench-cases.ts";
+import { buildImage, mergeAndDirty, rawRehash, smallBatches, type EngineMode } from "./pool-bench-cases.ts";
 import { spareCores } from "./spare-cores.ts";
 
 const { values } = parseArgs({
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     "pages-to-scan": { type: "string", default: "20000" },
     "small-batches": { type: "string", default: "40" },
     "raw-only": { type: "boolean", default: false },
+    engine: { type: "string", default: "adaptive" }, // adaptive | always (every batch >= 512 pages in partitions)
     out: { type: "string" },
   },
 });
@@ -45,8 +46,9 @@ const WORKERS = (values.workers ?? Array.from({ length: CORES + 1 }, (_, i) => i
 const CHUNKS = values.chunks!.split(",").map(Number);
 const PAGES_TO_SCAN = Number(values["pages-to-scan"]);
 const SMALL = Number(values["small-batches"]);
-if (!(PAGES >= 4096 && PAGES % 4 === 0) || !(ROUNDS >= 1) || WORKERS.some((w) => !(w >= 0)) || !WORKERS.includes(0)) {
-  console.error("pool.bench: --gib must give >= 4096 pages (a multiple of 4), --rounds >= 1, --workers must include 0");
+const ENGINE = values.engine as EngineMode;
+if (!(PAGES >= 4096 && PAGES % 4 === 0) || !(ROUNDS >= 1) || WORKERS.some((w) => !(w >= 0)) || !WORKERS.includes(0) || !["adaptive", "always"].includes(ENGINE)) {
+  console.error("pool.bench: --gib must give >= 4096 pages (a multiple of 4), --rounds >= 1, --workers must include 0, --engine adaptive|always");
   process.exit(2);
 }
 
@@ -109,7 +111,7 @@ if (!values["raw-only"]) {
   for (let r = 0; r < ROUNDS; r++) {
     const line: string[] = [];
     for (const w of rotate(WORKERS, r)) {
-      const m = await mergeAndDirty(PAGES, w, PAGES_TO_SCAN);
+      const m = await mergeAndDirty(PAGES, w, PAGES_TO_SCAN, ENGINE);
       const e = (merge[`w${w}`] ??= { mergedMs: [], firstPassMs: [], dirtyPassMs: [], hitRate: [], partitioned: [], declined: [] });
       e.partitioned.push(m.partitionedBatches);
       e.declined.push(m.declinedBatches);
@@ -126,7 +128,7 @@ if (!values["raw-only"]) {
   // ---- the simulator's small batches ----------------------------------------------------------
   const smallPages = Math.min(PAGES, 65_536);
   for (const w of WORKERS.filter((x) => x > 0)) {
-    const ratios = await smallBatches(smallPages, w, SMALL);
+    const ratios = await smallBatches(smallPages, w, SMALL, ENGINE);
     small[`w${w}`] = { ...medianInterval(ratios, 0.9), ratios };
     const s = small[`w${w}`]!;
     console.log(`  small batches (2000 pages / 20 ms, ${smallPages} pages), w${w} / w0 per batch: median ${s.median.toFixed(3)}, 90% CI [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}] (n ${s.n})`);
@@ -140,6 +142,7 @@ const best = Math.max(...WORKERS);
 const out = {
   bench: "pool.bench",
   gib: GIB,
+  engine: ENGINE,
   pages: PAGES,
   rounds: ROUNDS,
   cores: CORES,
