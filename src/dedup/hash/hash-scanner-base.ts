@@ -35,7 +35,7 @@
  * Partitions and workers (issue 13, part 3). The index is split by fingerprint into partitions
  * (partitions.ts; one without workers): a fingerprint's entries all live in one partition and are
  * met in insertion order in any table, so the split changes no decision. With workers, a batch of
- * at least MIN_PARTITIONED_BATCH pages is listed, then decided partition by partition on the
+ * at least MIN_PARTITIONED_BATCH pages (partition-engine.ts) is listed, then decided partition by partition on the
  * workers and this thread (partition-exec.ts mirrors visit() and process() per partition), and
  * the merges are applied here by handle in visit order (partition-engine.ts): the same merges,
  * counters and mappings as one thread, for any worker count. A batch outside what partitions
@@ -57,7 +57,7 @@ import { HashIndex } from "./hash-index.ts";
 import { partitionCount, partitionOf } from "./partitions.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
 import { MergedFrames } from "./merged-frames.ts";
-import { MIN_PARTITIONED_BATCH, PartitionEngine } from "./partition-engine.ts";
+import { PartitionEngine } from "./partition-engine.ts";
 
 export { Kind } from "./hash-slots.ts";
 
@@ -122,14 +122,14 @@ export abstract class HashScannerBase extends ScannerBase {
   /**
    * The batch loop with a partition engine: the same walk as ScannerBase.scanBatch, but the
    * visits are listed first, then decided in partitions and applied in order (partition-engine.ts);
-   * a batch the engine declines (FAIL), any batch below MIN_PARTITIONED_BATCH pages, and a batch
+   * a batch the engine declines (FAIL), any batch below engine.minBatch pages, and a batch
    * for which the engine measured this thread alone faster (choosePartitioned) is visited here
    * page by page exactly as without workers. Listing cannot change the order:
    * next() depends on registration and population only, which merges never change.
    */
   protected override scanBatch(pages: number): number {
     const eng = this.partitionEngine();
-    if (!eng || pages < MIN_PARTITIONED_BATCH) return super.scanBatch(pages);
+    if (!eng || pages < eng.minBatch) return super.scanBatch(pages);
     const t0 = Bun.nanoseconds();
     if (!eng.choosePartitioned()) {
       const r = super.scanBatch(pages);

@@ -59,7 +59,10 @@ async function run(policy: "vmdedup" | "esx", c: Case, workers: number) {
   const { hv, guests } = image(1200, c.contents);
   const s = createScanner(hv, { policy, workers, pagesToScan: 1000, ...c.opts });
   const eng = engineOf(s);
-  if (eng) eng.adaptive = false; // every batch in partitions (the chooser would follow wall time)
+  if (eng) {
+    eng.adaptive = false; // every batch in partitions (the chooser would follow wall time)
+    eng.minBatch = 512; // several batches per pass (MIN_PARTITIONED_BATCH is larger than this image)
+  }
   const out: string[] = [];
   for (let round = 1; round <= 4; round++) {
     await s.fullScans(round === 1 ? 1 : 2);
@@ -124,14 +127,17 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
   }
 
   for (const policy of ["vmdedup", "esx"] as const)
-  test(`${policy}: small batches (under MIN_PARTITIONED_BATCH) and knob changes between passes stay exact`, async () => {
+  test(`${policy}: small batches (under minBatch) and knob changes between passes stay exact`, async () => {
     const go = async (workers: number) => {
       const { hv, guests } = image(800, 30);
       const s = createScanner(hv, { policy, workers, pagesToScan: 2000 });
       const eng = engineOf(s);
-      if (eng) eng.adaptive = false;
+      if (eng) {
+        eng.adaptive = false;
+        eng.minBatch = 512;
+      }
       const out: string[] = [];
-      await s.scan(100); // on the scanner thread
+      await s.scan(100); // on the scanner thread (under minBatch)
       await s.scan(2000); // partitioned (with workers)
       out.push(snapshot(hv, s));
       s.setRun(2); // everything unmerged: maxPageSharing may change now
@@ -155,6 +161,7 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     const { hv } = image(1200, 40);
     const s = createScanner(hv, { policy: "vmdedup", workers: 1, pagesToScan: 600 });
     const eng = engineOf(s)!;
+    eng.minBatch = 512;
     await s.fullScans(12); // 6 batches per pass: 72 batches, 4 of them probes
     const c = eng.counters;
     expect(c.batches).toBeGreaterThan(0);

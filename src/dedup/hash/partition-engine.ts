@@ -37,8 +37,14 @@ import {
 
 const WORKER_URL = new URL("../pool/partition-worker.ts", import.meta.url).href;
 
-/** Below this many visits a batch runs on the scanner's thread (measured: pool.bench.ts "small"). */
-export const MIN_PARTITIONED_BATCH = 512;
+/**
+ * Below this many pages a batch runs on the scanner's thread with the hash-ahead pool. Measured
+ * (pool.bench.ts "small", 2,000-page batches 20 ms apart, this 2-core VM with its second core
+ * mostly busy): partitions 1.5-2.2x the inline time per batch, the hash-ahead pool 0.6x; so the
+ * simulator's batches and figure 6's (4,096) stay on the pool, and partitions take batches of the
+ * size the merging benchmarks use (20,000). engine.minBatch overrides it (tests).
+ */
+export const MIN_PARTITIONED_BATCH = 8192;
 
 export interface EngineParams {
   /** esx's visit and hint validation (re-hash) instead of vmdedup's (write generations). */
@@ -81,8 +87,10 @@ export class PartitionEngine {
   private nsSerial = 0;
   private choices = 0;
   private warmedUp = 0;
-  /** false: every batch of MIN_PARTITIONED_BATCH pages or more runs in partitions (tests). */
+  /** false: every batch of minBatch pages or more runs in partitions (tests). */
   adaptive = true;
+  /** Batches of fewer pages run on the scanner's thread (MIN_PARTITIONED_BATCH; tests lower it). */
+  minBatch = MIN_PARTITIONED_BATCH;
   private closed = false;
 
   constructor(
@@ -124,11 +132,12 @@ export class PartitionEngine {
   /**
    * Whether the next batch should run in partitions. Both ways give the same results, so the
    * choice may follow wall time: partitions first (the first batch, which compiles the workers'
-   * code, is not measured), then one batch on this thread, then the way
-   * with the lower recent cost per visit (an average over the last few batches of each), the
-   * other every PROBE_EVERY-th batch. On an idle machine partitions
-   * win from MIN_PARTITIONED_BATCH pages up; on one whose cores are taken by other work (waiting
-   * for a descheduled worker costs a time slice) the scanner's thread alone can win.
+   * code, is not measured), then one batch on this thread, then the way with the lower recent
+   * cost per visit (an average over the last few batches of each), the other every
+   * PROBE_EVERY-th batch. Partitions are meant for large batches on a machine with free cores; on
+   * one whose cores are taken by other work (waiting for a descheduled worker costs a time slice)
+   * the scanner's thread alone wins. Known weakness: the two averages may come from different
+   * kinds of batches (a merging pass against a steady one), so a choice can be wrong for a while.
    */
   choosePartitioned(): boolean {
     if (this.closed) return false;

@@ -17,14 +17,14 @@ function spin(n: number): number {
 
 /** spareCores for `threads` threads (a loop of `iterations`, ~50-100 ms alone). */
 export async function spareCores(threads: number, iterations = 100_000_000): Promise<number> {
-  spin(iterations / 10); // warm-up
+  spin(iterations); // warm-up (a shorter one left the timed loop partly unoptimised: spare cores read > n)
   let t = performance.now();
   spin(iterations);
   const alone = performance.now() - t;
   const url = URL.createObjectURL(new Blob([LOOP], { type: "application/javascript" }));
   const workers = Array.from({ length: threads - 1 }, () => new Worker(url));
   // warm the workers up, then run all at once
-  await Promise.all(workers.map((w) => new Promise<void>((r) => { w.onmessage = () => r(); w.postMessage(iterations / 10); })));
+  await Promise.all(workers.map((w) => new Promise<void>((r) => { w.onmessage = () => r(); w.postMessage(iterations); })));
   t = performance.now();
   const done = workers.map((w) => new Promise<void>((r) => { w.onmessage = () => r(); w.postMessage(iterations); }));
   spin(iterations);
