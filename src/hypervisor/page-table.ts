@@ -14,10 +14,11 @@
  *                    break can find and repoint every mapping of a frame in O(mappings).
  *
  * The arrays grow by doubling when a guest is created; nothing holds on to them across that,
- * always read them through this object.
+ * always read them through this object. slotFrame lives in a SharedArrayBuffer so that a
+ * scanner's partition workers can read the mappings in place (they never write them).
  */
 export class PageTable {
-  slotFrame: Int32Array<ArrayBuffer> = new Int32Array(0);
+  slotFrame: Int32Array = new Int32Array(new SharedArrayBuffer(0));
   slotGuest: Int32Array<ArrayBuffer> = new Int32Array(0);
   slotNext: Int32Array<ArrayBuffer> = new Int32Array(0);
   slotPrev: Int32Array<ArrayBuffer> = new Int32Array(0);
@@ -30,7 +31,9 @@ export class PageTable {
     const need = base + pages;
     if (need > this.slotFrame.length) {
       const cap = Math.max(need, this.slotFrame.length * 2, 1024);
-      this.slotFrame = grow(this.slotFrame, cap, -1);
+      const sf = new Int32Array(new SharedArrayBuffer(4 * cap)).fill(-1);
+      sf.set(this.slotFrame);
+      this.slotFrame = sf;
       this.slotGuest = grow(this.slotGuest, cap, -1);
       this.slotNext = grow(this.slotNext, cap, -1);
       this.slotPrev = grow(this.slotPrev, cap, -1);
