@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * `bun run gate`: the CI performance gates, cheapest first (src/gate/):
- *   tier 1  exact: seeded simulations of every workload x policy equal to results/baseline.json;
+ *   tier 1  exact: seeded simulations of every workload and shipped trace x policy equal to results/baseline.json;
  *   tier 2  relative speed: hot paths of the working tree vs a base commit (default HEAD~1) in a
  *           temporary git worktree, interleaved A/B rounds, median paired ratio with a CI;
  *   tier 3  ratio to the machine: scanner pages/s over the sequential read bandwidth, floor 25%.
@@ -18,7 +18,7 @@ import { runSpeedTier } from "../src/gate/tier2-speed.ts";
 import { runMachineTier } from "../src/gate/tier3-machine.ts";
 import { exitCodeOf, formatVerdict, type TierVerdict, type Verdict } from "../src/gate/verdict.ts";
 import { git } from "../src/gate/worktree.ts";
-import { CANNED } from "../src/cli/workloads.ts";
+import { gateCatalog } from "../src/cli/workloads.ts";
 
 const USAGE = `usage: bun run gate [options]
   --ci                 CI mode: tiers 1, 2 (quick) and 3, no progress output
@@ -86,7 +86,7 @@ const started = performance.now();
 const results: TierVerdict[] = [];
 
 if (values.update) {
-  const v = await runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, update: true, onRun: (n) => progress(`tier 1: ${n}`) });
+  const v = await runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: gateCatalog(), update: true, onRun: (n) => progress(`tier 1: ${n}`) });
   clear();
   out(`${v.status === "pass" ? "" : "FAILED: "}${v.summary}`);
   process.exit(v.status === "pass" ? 0 : 2);
@@ -102,7 +102,7 @@ async function guarded(name: string, f: () => Promise<TierVerdict>): Promise<Tie
 }
 
 if (tiers.has("1"))
-  results.push(await guarded("tier 1: exact", () => runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, onRun: (n) => progress(`tier 1: ${n}`) })));
+  results.push(await guarded("tier 1: exact", () => runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: gateCatalog(), onRun: (n) => progress(`tier 1: ${n}`) })));
 if (tiers.has("2"))
   results.push(
     await guarded("tier 2: relative speed", () =>
