@@ -11,7 +11,7 @@
  * within-guest duplicates (excl. zero) 6.1 -> 5.6, cross-guest 9.0 -> 8.3 (the new pages, 1-copy
  * contents, are unique to their guest); steady churn 0.58% of pages per host second, x 9.4 (the
  * capture's TCG slowdown) = 5.4% per native second, over intervals of 5 host s = 0.53 native s;
- * 6.3% of all pages changed at least once in the last 40 s. Regions:
+ * 6.3% of all pages changed at least once in the last 45 s. Regions:
  *  - the captured guest at READY (debian-base.ts bookwormGuestRegions) with 10.2% shared pages;
  *  - db-pages: 6.5% never touched at READY, written with each guest's own contents in the first
  *    15 host s = 1.6 native s, then rewritten unique and evenly (2,355 writes/s at 128 MiB, so

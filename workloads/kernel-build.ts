@@ -10,7 +10,7 @@
  * within-guest duplicates (excl. zero) 6.2 -> 3.3, cross-guest 8.2 -> 16.5; steady churn 0.85% of
  * pages per host second, x 15.2 (the capture's TCG slowdown) = 13.0% per native second, over
  * intervals of 5 host s = 0.33 native s; the hot pages (8.9% of all pages changed at least
- * once in the last 40 s) each change in about half of the intervals. Regions:
+ * once in the last 45 s) each change in about half of the intervals. Regions:
  *  - the captured guest at READY (debian-base.ts bookwormGuestRegions) with 9.3% shared pages;
  *  - build-tree: 12.4% never touched at READY, read into every guest's page cache (the same bytes
  *    everywhere) in the first 20 host s = 1.3 native s: cross-guest +8.3 points;
@@ -18,8 +18,8 @@
  *    contents fall from 6.0% to 1.1% of pages): within-guest -2.9 points;
  *  - compiler-heap: 9% of the guest, writes spread evenly (5,770/s at 128 MiB, so ~48% of its
  *    pages change per 0.33 s window, the trace's per-interval churn); 4% of them leave a zero page
- *    (in the trace's steady intervals 2-4% of the changed pages became zero pages and 2-5% had been
- *    zero pages: freed and re-zeroed memory), so CoW breaks go on in steady state.
+ *    (in the trace's steady intervals 2.5-4.3% of the changed pages became zero pages and 2.0-4.4%
+ *    had been zero pages: freed and re-zeroed memory), so CoW breaks go on in steady state.
  * Rates are for the spec's 128 MiB and scale with --guest-mem (the fit runs at 3 x 256 MiB).
  * Also [anchors.md 3(b)] vSphere ">30%" and [real-guests.md] build rows (smart_scan) for context.
  */

@@ -10,7 +10,7 @@
  * unpopulated 51.0 -> 45.3, within-guest duplicates (excl. zero) 5.9 -> 5.6, cross-guest
  * 8.5 -> 11.8; steady churn 0.20% of pages per host second, x 17.5 (the capture's TCG slowdown) =
  * 3.6% per native second, over intervals of 5 host s = 0.29 native s; the pages rewritten more
- * than once in the last 40 s are ~2% of all pages. Regions:
+ * than once in the last 45 s are ~2% of all pages. Regions:
  *  - the captured guest at READY (debian-base.ts bookwormGuestRegions) with 9.7% shared pages;
  *  - static-content: 5% never touched at READY, read into every guest's page cache in the first
  *    20 host s = 1.15 native s: cross-guest +3.3 points;
