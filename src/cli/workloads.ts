@@ -39,7 +39,8 @@ export function shippedTraceLines(): { name: string; description: string }[] {
       const pages = h.guests.every((x) => x.pageCount === g.pageCount) ? `${g.pageCount.toLocaleString("en-US")} pages (${(g.pageCount * 4096) / 2 ** 20} MiB)` : "pages differ per guest";
       const source = [m.source?.startsWith("bun run capture") ? "bun run capture" : m.source?.split(";")[0], m.accelerator && `${m.accelerator.toUpperCase()}${m.tcgSlowdown ? ` (${m.tcgSlowdown}x slower)` : ""}`,
         m.qemuVersion && m.qemuVersion.match(/QEMU emulator version [^ ]+/)?.[0]?.replace("QEMU emulator version", "QEMU"), m.guestKernel && `guest ${m.guestKernel}`].filter(Boolean).join(", ");
-      const what = [`${h.guests.length} guests x ${pages}`, `${h.snapshots} snapshots over ${lengthSec.toFixed(1)} s`, source && `source: ${source}`].filter(Boolean).join("; ");
+      const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+      const what = [`${plural(h.guests.length, "guest")} x ${pages}`, `${plural(h.snapshots, "snapshot")} over ${lengthSec.toFixed(1)} s`, source && `source: ${source}`].filter(Boolean).join("; ");
       return { name: `trace:${n}`, description: `captured trace, replayed${m.workload ? ` (${m.workload})` : ""}: ${what}` };
     } catch (e) {
       return { name: `trace:${n}`, description: `unreadable trace: ${(e as Error).message}` };
