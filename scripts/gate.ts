@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * `bun run gate`: the CI performance gates, cheapest first (src/gate/):
- *   tier 1  exact: seeded simulations of every workload x policy equal to results/baseline.json;
+ *   tier 1  exact: seeded simulations of every workload and shipped trace x policy equal to results/baseline.json;
  *   tier 2  relative speed: hot paths of the working tree vs a base commit (default HEAD~1) in a
  *           temporary git worktree, interleaved A/B rounds, median paired ratio with a CI;
  *   tier 3  ratio to the machine: scanner pages/s over the sequential read bandwidth, floor 25%.
@@ -21,7 +21,7 @@ import { runSpeedTier } from "../src/gate/tier2-speed.ts";
 import { runMachineTier } from "../src/gate/tier3-machine.ts";
 import { exitCodeOf, formatVerdict, type TierVerdict, type Verdict } from "../src/gate/verdict.ts";
 import { git } from "../src/gate/worktree.ts";
-import { CANNED } from "../src/cli/workloads.ts";
+import { gateCatalog } from "../src/cli/workloads.ts";
 import { runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
 import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
 
@@ -105,7 +105,7 @@ const results: TierVerdict[] = [];
 
 if (values.update) {
   const v = await withJobPool(jobs, (pool) =>
-    runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, update: true, pool, onRun: (n) => progress(`tier 1: ${n}`) }),
+    runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: gateCatalog(), update: true, pool, onRun: (n) => progress(`tier 1: ${n}`) }),
   );
   clear();
   out(`${v.status === "pass" ? "" : "FAILED: "}${v.summary}`);
@@ -125,7 +125,7 @@ if (tiers.has("1"))
   results.push(
     await guarded("tier 1: exact", () =>
       withJobPool(jobs, (pool) =>
-        runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, pool, shard, onRun: (n) => progress(`tier 1: ${n}`) }),
+        runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: gateCatalog(), pool, shard, onRun: (n) => progress(`tier 1: ${n}`) }),
       ),
     ),
   );

@@ -52,7 +52,7 @@ describe("density", () => {
   test("deterministic, and on a grid of host sizes more memory never fits fewer guests", async () => {
     const cache = new RunCache();
     const run: RunFn = (req) => cache.run(req);
-    const grid = [6, 10, 14].map((m) => m * MiB);
+    const grid = [2, 10, 14].map((m) => m * MiB); // web-server re-fitted to its trace: ~54% of each guest populated
     const results = [];
     for (const h of grid) results.push(await runDensity({ ...plan(h), policies: [...plan(h).policies] }, run));
     for (const p of ["none", "vmdedup"]) {

@@ -5,9 +5,9 @@ import { withJobPool } from "./job-pool.ts";
 import { macroList, runMacroSuite, sweepTarget, type MacroOutcome, type MacroPlan } from "./macro-suite.ts";
 
 const catalog = catalogOf(CANNED_WORKLOADS);
-const plan: MacroPlan = { workloads: ["kernel-build"], catalog, policies: ["vmdedup"], sweepWorkers: [0, 1], seed: 3, durationSec: 4, guests: 2, guestMemBytes: 8 * 2 ** 20 };
+const plan: MacroPlan = { workloads: ["kernel-build"], catalog, policies: ["vmdedup"], sweepWorkers: [0, 1], seed: 3, durationSec: 8, guests: 2, guestMemBytes: 8 * 2 ** 20 };
 
-describe("runMacroSuite (kernel-build, 2 guests x 8 MiB, 4 s simulated)", async () => {
+describe("runMacroSuite (kernel-build, 2 guests x 8 MiB, 8 s simulated: its guests boot for 5 s, then write)", async () => {
   const lines: string[] = [];
   const outcome = await runMacroSuite(plan, (line, done) => done && lines.push(line));
 
