@@ -208,7 +208,7 @@ let density: ResultsDocument["density"];
 if (values.only !== "micro" && wallClockHere && (values.filter === undefined || /density/.test(values.filter))) {
   const dw = ["web-server", "kernel-build"].filter((w) => workloads.includes(w));
   const g = values.quick
-    ? { guestMemBytes: 4 * MiB, hostMemBytes: 8 * MiB, maxGuests: 8, durationSec: 30 }
+    ? { guestMemBytes: 4 * MiB, hostMemBytes: 5 * MiB, maxGuests: 7, durationSec: 20 }
     : { guestMemBytes: 8 * MiB, hostMemBytes: 16 * MiB, maxGuests: 14, durationSec: 40 };
   if (dw.length > 0) {
     say(`\ndensity (${dw.join(", ")}: guests x ${g.guestMemBytes / MiB} MiB on a ${g.hostMemBytes / MiB} MiB host, loss < 5%)`);
