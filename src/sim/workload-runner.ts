@@ -110,6 +110,8 @@ export class WorkloadRunner {
         `${workload.totalGuests} guests hold ${(workload.totalPages * 4096) / 2 ** 30} GiB of guest memory; the simulated machine holds at most ${+(((MAX_FRAMES - 1024) * 4096) / 2 ** 30).toFixed(3)} GiB (fewer guests or less --guest-mem)`,
       );
     this.hv = new Hypervisor({ frames: hostFrames ?? workload.totalPages + 1024 });
+    // every guest's slots at once: the page table never doubles (and copies) as guests start
+    this.hv.pageTable.ensureCapacity(workload.totalPages);
     this.filler = new PageFiller(seed);
     this.contentOf = new Uint32Array(workload.totalPages).fill(NO_CONTENT);
     this.pendingSince = new Float64Array(workload.totalPages).fill(-1);

@@ -254,9 +254,13 @@ export abstract class HashScannerBase extends ScannerBase {
 
   // ---- hooks of ScannerBase -------------------------------------------------------------------
 
-  /** Sizes the index for every registered page up front (no rehash in the middle of a pass). */
+  /**
+   * Sizes the index for every registered page up front (no rehash in the middle of a pass), or
+   * for every machine frame when there are fewer (an overcommitted host: only resident pages are
+   * hashed; the table still grows if more entries come).
+   */
   protected override onPassStart(): void {
-    this.index.reserve(this.registeredCount);
+    this.index.reserve(Math.min(this.registeredCount, this.hv.memory.frames));
   }
 
   /** Pages discarded (ballooned out) since their visit are forgotten at the end of each pass. */
