@@ -7,6 +7,7 @@
  *      dump readers beside a sequential read of the same file (src/trace/readers.bench.ts);
  *   2. macro runs through the simulation driver: every workload x every policy (none as the
  *      baseline) and a worker sweep of the fastest policy (src/experiments/macro-suite.ts);
+ *   then the security matrix and density (guests per host by policy, web-server and kernel-build);
  *   3. results/<date>-<short-commit>.json and results/latest.json (schema: results/SCHEMA.md,
  *      validated before writing), then results/charts/*.png|svg and results/summary.md.
  * The matrix runs --jobs simulations side by side (src/experiments/job-pool.ts); the wall-clock
@@ -27,7 +28,7 @@ import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { benchReaders, readerMicro } from "../src/trace/readers.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
-import { DEDUP_POLICIES, JobError, runMacroSuite, runSecurityMatrix, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
+import { DEDUP_POLICIES, densitySection, JobError, runMacroSuite, runSecurityMatrix, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
 import { JOBS_HELP, jobProgress, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
@@ -201,6 +202,20 @@ if (values.only !== "micro" && wallClockHere && (values.filter === undefined || 
   });
 }
 
+// ---- density: guests per host by policy at one small size (src/experiments/density-section.ts) --
+let density: ResultsDocument["density"];
+// deterministic, one block like security: made in shard 1 only
+if (values.only !== "micro" && wallClockHere && (values.filter === undefined || /density/.test(values.filter))) {
+  const dw = ["web-server", "kernel-build"].filter((w) => workloads.includes(w));
+  const g = values.quick
+    ? { guestMemBytes: 4 * MiB, hostMemBytes: 5 * MiB, maxGuests: 7, durationSec: 20 }
+    : { guestMemBytes: 8 * MiB, hostMemBytes: 16 * MiB, maxGuests: 14, durationSec: 40 };
+  if (dw.length > 0) {
+    say(`\ndensity (${dw.join(", ")}: guests x ${g.guestMemBytes / MiB} MiB on a ${g.hostMemBytes / MiB} MiB host, loss < 5%)`);
+    density = await withJobPool(jobs, (pool) => densitySection(dw.map((w) => CANNED.get(w)), { ...g, maxLossPct: 5, seed }, POLICIES, pool));
+  }
+}
+
 // ---- the document -----------------------------------------------------------------------------
 const git = $({ nothrow: true, quiet: true });
 const commit = (await git`git rev-parse --short HEAD`).stdout.trim() || "nocommit";
@@ -228,6 +243,7 @@ const doc: ResultsDocument = validateResults({
   micro,
   macro,
   ...(security ? { security } : {}),
+  ...(density ? { density } : {}),
   ...(shardInfo ? { shard: shardInfo } : {}),
 } satisfies ResultsDocument);
 

@@ -70,7 +70,7 @@ let only: number[] | undefined;
 if (values.only !== undefined) {
   only = values.only.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   const bad = only.filter((n) => !(FIGURE_IDS as readonly number[]).includes(n));
-  if (only.length === 0 || bad.length > 0) usage(`--only takes figure numbers from 1 to 7, comma-separated, got "${values.only}"`);
+  if (only.length === 0 || bad.length > 0) usage(`--only takes figure numbers from 1 to ${FIGURE_IDS.length}, comma-separated, got "${values.only}"`);
 }
 let jobs = 1;
 let shard: ReturnType<typeof parseShardFlag>;

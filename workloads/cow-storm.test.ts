@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { HostMemoryExhaustedError, runSimulation, type RunResult } from "../src/sim/index.ts";
+import { HostMemoryExhaustedError, resolveSpec, runSimulation, Simulation, type RunResult } from "../src/sim/index.ts";
 import { minFreeBytes, stateOf } from "../src/sim/host-memory.ts";
 import cowStorm from "./cow-storm.ts";
 import webServer from "./web-server.ts";
@@ -54,6 +54,27 @@ describe("reclamation on a 2x overcommitted host", () => {
     expect("swapOuts" in r.summary).toBe(false);
     expect(JSON.stringify(r.workload.spec)).not.toContain("readsPerSec");
     expect("host" in r.calibration).toBe(false);
+  });
+});
+
+describe("stalls cost operations (closed loop)", () => {
+  test("a guest with spare vCPU time loses one operation per operation-time of stall it was charged", async () => {
+    // 4 web servers at 4 MiB use a few % of a vCPU each; on an HDD-swapped host a quarter their size they stall for seconds
+    const base = { workload: webServer, policy: "none" as const, guests: 4, guestMem: 4 * MiB, durationSec: 30, sampleEverySec: 1 };
+    const unc = await runSimulation(base);
+    const sim = new Simulation({ ...base, hostMem: 4 * MiB, swapDevice: "hdd" });
+    const host = await sim.run();
+    const sum = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0);
+    const lostOps = sum(unc.series.guestOpsPerSec) - sum(host.series.guestOpsPerSec);
+    const owedAtEnd = sum([...sim.reclaimer!.blockedSec]);
+    const charged = sum(host.series.stallSecPerSec!) - owedAtEnd;
+    expect(charged).toBeGreaterThan(0.1);
+    // an operation's time: the spec's cpuPerOp plus its bytes at writeByte (< 1 us): wall-time stalls would lose ~2% of this
+    const opSec = resolveSpec(webServer).families[0]!.cpuPerOpSec;
+    expect(lostOps * opSec).toBeLessThanOrEqual(charged * 1.0001);
+    expect(lostOps * (opSec + 1e-6)).toBeGreaterThanOrEqual(charged * 0.999);
+    expect(host.summary.stoppedEarly).toBeNull();
+    sim.hv.audit();
   });
 });
 

@@ -59,6 +59,7 @@ const spec: WorkloadSpec = {
           name: "steady",
           activities: [
             { region: "compiler-heap", writesPerSec: 5770, writeSize: 1024, produces: { unique: 0.96, zero: 0.04 }, readsPerSec: 5770 },
+            { region: "build-tree", writesPerSec: 0, produces: { original: 1 }, readsPerSec: 1000 }, // reads only (SOURCES.md [reads])
           ],
         },
       ],

@@ -55,6 +55,7 @@ const spec: WorkloadSpec = {
           name: "steady",
           activities: [
             { region: "session-heap", writesPerSec: 1630, writeSize: 512, produces: { unique: 1 }, readsPerSec: 1630 },
+            { region: "static-content", writesPerSec: 0, produces: { original: 1 }, readsPerSec: 3000 }, // reads only (SOURCES.md [reads])
           ],
         },
       ],

@@ -50,6 +50,7 @@ export const RUN_FLAGS = {
   verify: { type: "boolean" },
   "max-loss": { type: "string" },
   "max-guests": { type: "string" },
+  jobs: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;

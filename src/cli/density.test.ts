@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import cowStorm from "../../workloads/cow-storm.ts";
 import webServer from "../../workloads/web-server.ts";
-import { RunCache, runDensity, type RunFn } from "../experiments/index.ts";
+import { JobPool, RunCache, runDensity, type RunFn } from "../experiments/index.ts";
 import { main } from "./main.ts";
 
 async function quiet(f: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
@@ -65,6 +65,31 @@ describe("density", () => {
     const again = await runDensity({ ...plan(grid[0]!), policies: [...plan(grid[0]!).policies] });
     expect(again.policies).toEqual(results[0]!.policies);
   }, 60000);
+
+  test("through the job pool: the same results for --jobs 1 (in this thread) and 2 workers, exhausted hosts included", async () => {
+    // a small swap and no compression cache: the larger counts exhaust the host (counted as 100% lost)
+    const p = { ...plan(4 * MiB), policies: ["none", "vmdedup"] as ("none" | "vmdedup")[], base: { ...plan(4 * MiB).base, swapSize: MiB, compressionCache: 0 } };
+    const out = [];
+    for (const jobs of [1, 2]) {
+      const pool = new JobPool({ jobs });
+      try {
+        out.push(await runDensity(p, new RunCache({}, pool)));
+      } finally {
+        await pool.close();
+      }
+    }
+    expect(out[1]!.policies).toEqual(out[0]!.policies);
+    expect(out[1]!.runs).toBe(out[0]!.runs);
+    const points = Object.values(out[0]!.policies).flatMap((d) => d.points);
+    expect(points.some((x) => x.stoppedEarly !== null && x.overcommitLossPct === 100)).toBe(true);
+    expect(out[0]!.policies.none!.maxGuests).toBeLessThanOrEqual(out[0]!.policies.vmdedup!.maxGuests); // none is the floor
+  }, 120000);
+
+  test("--jobs: bad values exit 2", async () => {
+    const r = await quiet(() => main(["density", "--workload", "idle", "--host-mem", "4MiB", "--jobs", "0"]));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--jobs");
+  });
 
   test("--json prints maxGuests, overcommitLossPct and steadySavingsPct per policy", async () => {
     const r = await quiet(() => main(["density", "--workload", "idle", "--guest-mem", "2MiB", "--host-mem", "4MiB", "--max-loss", "5%", "--policies", "vmdedup",

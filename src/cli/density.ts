@@ -1,6 +1,7 @@
-/** `vmdedup density --workload W --host-mem SIZE --max-loss 5% [--policies a,b] [--max-guests N] [--json]` (src/experiments/density.ts). */
+/** `vmdedup density --workload W --host-mem SIZE --max-loss 5% [--policies a,b] [--max-guests N] [--jobs N] [--json]` (src/experiments/density.ts). */
 import { POLICIES, type Policy } from "../dedup/index.ts";
-import { runDensity, type DensityResult } from "../experiments/index.ts";
+import { RunCache, runDensity, withJobPool, type DensityResult } from "../experiments/index.ts";
+import { parseJobs } from "./parallel-flags.ts";
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
 import { share } from "./host-flags.ts";
 import { workloadFromArg } from "./workloads.ts";
@@ -13,11 +14,13 @@ export async function cmdDensity(v: ParsedCommand["values"]): Promise<void> {
   if (!(maxLoss! > 0)) throw new UsageError(`--max-loss must be above 0%`);
   const cap = v["max-guests"] === undefined ? 64 : Number(v["max-guests"]);
   if (!Number.isInteger(cap) || cap < 1 || cap > 4096) throw new UsageError(`--max-guests must be an integer from 1 to 4096, got "${v["max-guests"]}"`);
+  const jobs = parseJobs(v.jobs as string | undefined);
   const spec = await workloadFromArg(v.workload);
   const { hostMem, ...base } = simOptionsFrom(v);
   const policies: Policy[] = v.policies ? (v.policies as string).split(",").map((p) => parsePolicy(p.trim(), "policies")) : [...POLICIES];
   const clean = Object.fromEntries(Object.entries(base).filter(([, x]) => x !== undefined));
-  const r = await runDensity({ workload: spec, hostMem: hostMem!, maxLossPct: maxLoss! * 100, policies, base: clean, maxGuestsCap: cap });
+  const plan = { workload: spec, hostMem: hostMem!, maxLossPct: maxLoss! * 100, policies, base: clean, maxGuestsCap: cap };
+  const r = await withJobPool(jobs, (pool) => runDensity(plan, new RunCache({}, pool)));
   if (v.json) console.log(JSON.stringify(densityJson(r), null, 1));
   else for (const line of densityTable(r)) console.log(line);
 }

@@ -68,7 +68,7 @@ run flags (default in brackets):
       --swap-device D        nvme | ssd | hdd | <us> per 4 KiB read                     [nvme = 20us]
       --swap-victims V       random (as ESX) | access (sampled access bits)             [random]
       --verify               check every guest page's bytes at the end (exit 1 on a mismatch)
-  density flags: --workload W --host-mem SIZE [--max-loss 5%] [--max-guests 64] [--policies a,b] [--json]
+  density flags: --workload W --host-mem SIZE [--max-loss 5%] [--max-guests 64] [--policies a,b] [--jobs N] [--json]
   -o, --out FILE             result JSON                                                [results/<workload>-<policy>-s<seed>.json]
 
 Savings are % of all guest memory: "incl. zero" counts pages merged onto the zero frame, "excl. zero" only

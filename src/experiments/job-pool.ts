@@ -14,7 +14,8 @@
  * completion order, so every deterministic output is the same for any `jobs`.
  *
  * Failures: an error in a job rejects that job's promise with JobError naming the job (an
- * UnavailableError stays one, so suites still record the run as skipped); a worker that dies
+ * UnavailableError stays one, so suites still record the run as skipped; a
+ * HostMemoryExhaustedError too, with its message, so density counts the run as lost); a worker that dies
  * (uncaught error, out of memory, exit) fails the job it held and is replaced, so nothing waits
  * forever. close() terminates every worker and rejects jobs still queued.
  *
@@ -23,7 +24,7 @@
  */
 import os from "node:os";
 import { VmdedupError } from "../hypervisor/index.ts";
-import type { Measured, RunResult } from "../sim/index.ts";
+import { HostMemoryExhaustedError, type Measured, type RunResult } from "../sim/index.ts";
 import { UnavailableError } from "./errors.ts";
 import { measureMergeCost, type MergeCost, type MergeCostArgs } from "./figures/merge-cost.ts";
 import { runOnce, type RunRequest } from "./run.ts";
@@ -51,7 +52,7 @@ export type ToWorker = { type: "job"; seq: number; job: Job };
 export type FromWorker =
   | { type: "progress"; seq: number; tSec: number; durationSec: number }
   | { type: "done"; seq: number; output: PooledRunResult | MergeCost }
-  | { type: "error"; seq: number; name: string; message: string; stack?: string; run?: string; reason?: string };
+  | { type: "error"; seq: number; name: string; message: string; stack?: string; run?: string; reason?: string; state?: string; freeFrames?: number };
 
 export type JobProgress = (tSec: number, durationSec: number) => void;
 
@@ -78,6 +79,8 @@ const WORKER_URL = new URL("./job-worker.ts", import.meta.url).href;
 /** The error a worker reported, rebuilt in this thread. */
 export function rebuildError(job: Job, m: Extract<FromWorker, { type: "error" }>): Error {
   if (m.name === "UnavailableError") return new UnavailableError(m.run ?? job.id, m.reason ?? m.message);
+  // a run whose host ran out of memory is a result (density counts it as lost), not a failure
+  if (m.name === "HostMemoryExhaustedError") return new HostMemoryExhaustedError(m.message, m.state ?? "", m.freeFrames ?? 0);
   const e = new JobError(job.id, `${m.name}: ${m.message}`);
   if (m.stack) e.stack = `${e.name}: ${e.message}\n(in the worker) ${m.stack}`;
   return e;
@@ -111,7 +114,7 @@ export class JobPool {
     if (this.closed) return Promise.reject(new JobError(job.id, "the job pool is closed"));
     if (this.jobs === 1) {
       const p = this.serial.then(() => runJobHere(job, onProgress)).catch((e: unknown) => {
-        throw e instanceof UnavailableError || e instanceof JobError ? e : new JobError(job.id, e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+        throw e instanceof UnavailableError || e instanceof JobError || e instanceof HostMemoryExhaustedError ? e : new JobError(job.id, e instanceof Error ? `${e.name}: ${e.message}` : String(e));
       });
       this.serial = p.catch(() => {});
       return p as Promise<JobOutput<J>>;

@@ -3,6 +3,7 @@
  * thread, posts progress (at most one message per simulated 1% of the run) and then the result
  * or the error as plain data. The pool owns this worker and terminates it.
  */
+import { HostMemoryExhaustedError } from "../sim/index.ts";
 import { runJobHere, type FromWorker, type ToWorker } from "./job-pool.ts";
 
 declare const self: Worker;
@@ -26,6 +27,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     post({
       type: "error", seq, name: x.name, message: x.message, stack: x.stack,
       ...(typeof u.run === "string" ? { run: u.run } : {}), ...(typeof u.reason === "string" ? { reason: u.reason } : {}),
+      ...(x instanceof HostMemoryExhaustedError ? { state: x.state, freeFrames: x.freeFrames } : {}),
     });
   }
 };

@@ -25,6 +25,16 @@ export class PageTable {
   slotHost: Int32Array<ArrayBuffer> = new Int32Array(0);
   slotCount = 0;
 
+  /** Sizes the slot arrays for `slots` slots at once (a caller that knows every guest up front: no doubling, no copies). */
+  ensureCapacity(slots: number): void {
+    if (slots <= this.slotFrame.length) return;
+    this.slotFrame = grow(this.slotFrame, slots, -1);
+    this.slotGuest = grow(this.slotGuest, slots, -1);
+    this.slotNext = grow(this.slotNext, slots, -1);
+    this.slotPrev = grow(this.slotPrev, slots, -1);
+    this.slotHost = grow(this.slotHost, slots, -1);
+  }
+
   /** Reserves `pages` slots and returns the first. */
   reserve(pages: number, guestId: number): number {
     const base = this.slotCount;

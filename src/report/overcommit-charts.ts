@@ -1,27 +1,27 @@
 /**
  * Charts of overcommitted hosts (data to pictures only): a run's host time series (the CoW
- * storm: sharing, free memory and reclamation in one chart, the host state, stall and
- * throughput in another) and density (guests per host by policy, none as the floor).
+ * storm: guest data in frames, free host memory and what reclamation holds, in MiB, in one
+ * chart; the host state, stall and throughput in another) and density (guests per host by
+ * policy, none first as the floor, one bar per workload).
  */
-import type { RunResult } from "../sim/index.ts";
+import type { TimeSeries } from "../sim/index.ts";
 import type { ChartSpec, Series } from "./chart-spec.ts";
 
 const pts = (t: number[], y: number[], f: (v: number) => number = (v) => v) => t.map((x, i) => ({ x, y: f(y[i]!) }));
+const MIB_PER_PAGE = 4096 / 2 ** 20;
+const toMib = (v: number) => v * MIB_PER_PAGE;
 
 /** Two charts of a run on a host with a size; throws when the run has no host columns. */
-export function hostTimeSeriesCharts(r: RunResult, title: string): [ChartSpec, ChartSpec] {
+export function hostTimeSeriesCharts(r: { series: TimeSeries }, title: string): [ChartSpec, ChartSpec] {
   const s = r.series;
-  if (!s.hostFreePages) throw new Error(`${r.workload.name}/${r.options.policy} ran without a host size: no host columns to chart`);
+  if (!s.hostFreePages) throw new Error(`${title}: the run had no host size, so there are no host columns to chart`);
   const t = s.tSec;
-  const guestPages = Math.max(...s.guestPages);
-  const hostPages = Number(r.options.host?.memoryBytes ?? 0) / 4096;
-  const ofGuests = (v: number) => (100 * v) / guestPages;
   const memory: Series[] = [
-    { label: "saved by sharing (% of guest memory)", points: pts(t, s.savingsPct), color: "#1f77b4" },
-    { label: "host free (% of host memory)", points: pts(t, s.hostFreePages, (v) => (100 * v) / hostPages), color: "#2ca02c" },
-    { label: "in balloons (% of guest memory)", points: pts(t, s.balloonPages!, ofGuests), color: "#9467bd" },
-    { label: "compressed (% of guest memory)", points: pts(t, s.compressedPages!, ofGuests), color: "#ff7f0e" },
-    { label: "swapped (% of guest memory)", points: pts(t, s.swappedPages!, ofGuests), color: "#d62728" },
+    { label: "guest data in frames", points: pts(t, s.framesUsed, toMib), color: "#1f77b4" },
+    { label: "host free", points: pts(t, s.hostFreePages, toMib), color: "#2ca02c" },
+    { label: "in balloons", points: pts(t, s.balloonPages!, toMib), color: "#9467bd" },
+    { label: "compressed", points: pts(t, s.compressedPages!, toMib), color: "#ff7f0e" },
+    { label: "swapped", points: pts(t, s.swappedPages!, toMib), color: "#d62728" },
   ];
   const opsMax = Math.max(1, ...s.guestOpsPerSec);
   const pressure: Series[] = [
@@ -31,13 +31,17 @@ export function hostTimeSeriesCharts(r: RunResult, title: string): [ChartSpec, C
     { label: "swap-ins/s (/ 1000)", points: pts(t, s.swapInsPerSec!, (v) => v / 1000), color: "#ff7f0e" },
   ];
   return [
-    { kind: "line", title: `${title}: memory`, xLabel: "simulated time (s)", yLabel: "%", series: memory, yMin: 0 },
-    { kind: "line", title: `${title}: state, stall, throughput`, xLabel: "simulated time (s)", yLabel: "state / ratio", series: pressure, yMin: 0 },
+    { kind: "line", title: `${title}: memory`, xLabel: "Simulated time (s)", yLabel: "Memory (MiB)", series: memory, xMin: 0, yMin: 0 },
+    { kind: "line", title: `${title}: state, stall, throughput`, xLabel: "Simulated time (s)", yLabel: "State (0-4), ratios (0-1)", series: pressure, xMin: 0, yMin: 0 },
   ];
 }
 
-/** Guests per host by policy (bars), none first: the floor without de-duplication. */
-export function densityChart(title: string, maxGuests: Record<string, number>): ChartSpec {
-  const cats = Object.keys(maxGuests).sort((a, b) => (a === "none" ? -1 : b === "none" ? 1 : 0));
-  return { kind: "bar", title, xLabel: "policy", yLabel: "guests that fit", categories: cats, series: [{ label: "max guests", points: cats.map((c, i) => ({ x: i, y: maxGuests[c]! })) }], yMin: 0 };
+/** Guests per host by policy (bars, none first: the floor without de-duplication), one series per workload. */
+export function densityChart(title: string, byWorkload: Record<string, Record<string, number>>): ChartSpec {
+  const policies = [...new Set(Object.values(byWorkload).flatMap((m) => Object.keys(m)))];
+  const cats = [...policies.filter((p) => p === "none"), ...policies.filter((p) => p !== "none")];
+  return {
+    kind: "bar", title, xLabel: "Policy", yLabel: "Guests that fit (count)", categories: cats, yMin: 0,
+    series: Object.entries(byWorkload).map(([w, m]) => ({ label: w, points: cats.map((c, i) => ({ x: i, y: m[c] ?? Number.NaN })) })),
+  };
 }

@@ -5,8 +5,8 @@
  * list position held by exactly one shard. Then:
  *   - macro.runs and macro.skipped in list order (so the deterministic parts, everything but
  *     `measured`, are byte-identical to the unsharded document's);
- *   - micro, machine and the security matrix from shard 1 (where the wall-clock parts and the
- *     one-block security matrix ran);
+ *   - micro, machine, the security matrix and density from shard 1 (where the wall-clock parts
+ *     and the one-block security matrix and density search ran);
  *   - date: the earliest shard's; wallSec: the longest shard's (the shards run at once);
  *     dirty: any shard's tree was dirty;
  *   - no `shard` field. The result is validated like any results document.
@@ -49,6 +49,7 @@ export function mergeResults(docs: readonly { name: string; doc: ResultsDocument
     micro: shard1.micro,
     macro: { runs: all.flatMap((x) => (x.run ? [x.run] : [])), skipped: all.flatMap((x) => (x.skipped ? [x.skipped] : [])) },
     ...(shard1.security ? { security: shard1.security } : {}),
+    ...(shard1.density ? { density: shard1.density } : {}),
   };
   return validateResults(merged);
 }

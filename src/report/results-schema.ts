@@ -11,10 +11,10 @@
  * Units are in the field names (Sec, Ns, Pct, Bytes, PerSec); percentages are 0..100.
  */
 
-import type { CalibrationInfo, MacroRun, SecuritySection } from "../experiments/index.ts";
+import type { CalibrationInfo, DensitySection, MacroRun, SecuritySection } from "../experiments/index.ts";
 
 export type { Measured, OracleSeries, RunSummary, TimeSeries, TimeToMerge } from "../sim/index.ts";
-export type { CalibrationInfo, MacroGroup, MacroRun, SecurityRow, SecuritySection } from "../experiments/index.ts";
+export type { CalibrationInfo, DensitySection, DensityWorkloadRow, MacroGroup, MacroRun, SecurityRow, SecuritySection } from "../experiments/index.ts";
 
 export const RESULTS_SCHEMA = "vmdedup-results/1";
 
@@ -36,6 +36,8 @@ export interface ResultsDocument {
   macro: MacroResults;
   /** The side channel per policy x mitigation beside savings and cost (absent in documents made before it, or with --only micro). */
   security?: SecuritySection;
+  /** Guests that fit on an overcommitted host per workload and policy, at one small size (absent in documents made before it, or with --only micro). */
+  density?: DensitySection;
   /** Present only in a shard's partial document (`--shard i/N`); `bun run merge-results` removes it. */
   shard?: ShardInfo;
 }

@@ -284,14 +284,29 @@ const security = shape({
   rows: list(securityRow),
 });
 
+const densityPolicy = shape({
+  maxGuests: count, capped: bool, overcommitLossPct: nullable(num(-Infinity, 100)), steadySavingsPct: nullable(pct), lossPctByGuests: list(num(-Infinity, 100)),
+}, (o, p) => {
+  const n = (o.lossPctByGuests as number[]).length;
+  if ((o.maxGuests as number) > n) fail(`${p}.maxGuests`, `must be at most the counts tried (${n}), got ${o.maxGuests}`);
+});
+const density = shape({
+  guestMemBytes: nonNeg, hostMemBytes: nonNeg, maxGuests: num(1, Infinity, true), durationSec: nonNeg, maxLossPct: num(0, 100), seed: num(-Infinity, Infinity, true),
+  workloads: list(shape({ workload: str, policies: (v, p) => {
+    record(densityPolicy)(v, p);
+    for (const k of Object.keys(v as Obj)) if (!(POLICIES as readonly string[]).includes(k)) fail(`${p}.${k}`, `must be a policy (${POLICIES.join(", ")})`);
+  } })),
+});
+
 /** Checks `doc` against the results schema; returns it typed, or throws ResultsSchemaError naming the field. */
 export function validateResults(doc: unknown): ResultsDocument {
-  // `security` is optional (documents made before it have none); everything else is required
-  const sec = typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Obj).security : undefined;
-  if (sec !== undefined) {
-    const { security: _s, ...rest } = doc as Obj;
+  // `security` and `density` are optional (documents made before them have none); everything else is required
+  const o = typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Obj) : null;
+  if (o && (o.security !== undefined || o.density !== undefined)) {
+    const { security: sec, density: dens, ...rest } = o;
     document(rest, "results");
-    security(sec, "results.security");
+    if (sec !== undefined) security(sec, "results.security");
+    if (dens !== undefined) density(dens, "results.density");
   } else document(doc, "results");
   return doc as ResultsDocument;
 }

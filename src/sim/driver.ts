@@ -28,9 +28,10 @@
  *     at the end); with `audit`, hv.audit() after each sample.
  * On a host with a size (host-memory.ts; --host-mem or the spec's host.memory) the machine has
  * that many frames and one more step runs between 1 and 2: reclamation (reclaim.ts: balloons,
- * compression, swap by free-memory state); stalls a guest owes (swap-ins, direct reclaim) are
- * taken out of its vCPU time in the ticks that follow (its demand and the share of its planned
- * operations it performs are scaled by the time left). A run whose host runs out of everything
+ * compression, swap by free-memory state); stalls a guest owes (swap-ins, decompressions,
+ * direct reclaim) displace its planned operations in the ticks that follow, second for second
+ * of operation time (chargeStall: a closed loop, so a guest with spare vCPU time still loses the
+ * operations its stalls delay; what is owed beyond a tick's operations carries over). A run whose host runs out of everything
  * stops with HostMemoryExhaustedError carrying the partial document. Without a host size none
  * of this runs, and the document is exactly what it was before hosts existed.
  * Batches change memory at the start of their tick; their CPU time is charged over the
@@ -161,15 +162,25 @@ export class Simulation {
     if ((k + 1) % this.ticksPerSample === 0 || last) this.sample((k + 1) * this.dtSec, last);
   }
 
-  /** Host step: reclamation, then each guest's share of the tick left after the stalls it owes. */
+  /** Host step: reclamation (the stalls it causes are charged in allocateCpu). */
   private reclaimStep(t: number): void {
+    this.reclaimer!.step(t, this.dtSec);
+  }
+
+  /**
+   * Host runs: the stall seconds guest i owes displace its planned operations one for one in
+   * time (closed loop: an operation that waits for a swap-in finishes that much later, and the
+   * next one starts later; kernel compile time and a web server's response time under closed-loop
+   * clients are what real density studies measure, overcommit.md). Of `opSec` seconds of planned
+   * operations, min(owed, opSec) are lost; the rest of what is owed waits for the next ticks.
+   * Sets availShare[i] (share of the planned operations left) and returns the seconds taken.
+   */
+  private chargeStall(i: number, opSec: number): number {
     const r = this.reclaimer!;
-    r.step(t, this.dtSec);
-    for (let i = 0; i < this.availShare.length; i++) {
-      const b = Math.min(this.dtSec, r.blockedSec[i]!);
-      r.blockedSec[i]! -= b;
-      this.availShare[i] = 1 - b / this.dtSec;
-    }
+    const s = Math.min(r.blockedSec[i]!, opSec);
+    r.blockedSec[i]! -= s;
+    this.availShare[i] = opSec > 0 ? 1 - s / opSec : 1;
+    return s;
   }
 
   /** Step 2: every entity's demand, then the CFS-like share of hostCpus x dt. */
@@ -182,7 +193,7 @@ export class Simulation {
     for (let i = 0; i < guests.length; i++) {
       const g = guests[i]!;
       demand[i + 1] = g.guest ? this.guestCpu.demand(i, this.runner.plan(g, t, dt, writeNsPerByte, this.guestCpu.cowCostPerOpSec[i]!), dt) : 0;
-      if (this.reclaimer) demand[i + 1]! *= this.availShare[i]!;
+      if (this.reclaimer) demand[i + 1]! -= this.chargeStall(i, Math.max(0, demand[i + 1]! - this.guestCpu.debtSec[i]!));
     }
     allocateCpu(this.config.hostCpus * dt, demand, this.weight, this.allocSec);
   }

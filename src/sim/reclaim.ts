@@ -22,7 +22,8 @@
  *     compression cache (cacheShare x its memory, frames reserved as it fills): it is compressed
  *     (compressPage ns on the guest's CPU); otherwise it goes to swap (no CPU, asynchronous write).
  *  3. Any read or write of a taken page first brings it back (touch): from swap the guest stalls
- *     swapReadSec; from the cache it pays decompressPage ns. A page taken from a shared frame
+ *     swapReadSec; from the cache it stalls decompressPage ns (the vCPU waits for it: ESX
+ *     decompresses on the access). A page taken from a shared frame
  *     comes back private (ksm: ksm_swpin_copy, Linux's rule; esx and vmdedup: the same here, a
  *     departure: ESX swaps per VM and would keep the other VMs' mappings), and the scanner has to
  *     merge it again. Before an access that may need a frame (populate, CoW copy, swap-in) two
@@ -30,7 +31,17 @@
  *     blocking allocations; the guest stalls one device write per page swapped for it).
  * Only when no victim can be taken (swap full, caches full or pages incompressible, balloons at
  * their limit or empty) does HostMemoryExhaustedError stop the run, naming the state and numbers.
- * Stalls are time the guest's vCPU cannot run: the driver removes them from its next ticks.
+ * What is charged how: stalls (swap-ins from host or guest swap, decompressions, direct
+ * reclaim's writes) are time the faulting operation waits; the driver takes them out of the
+ * guest's planned operation time in its next ticks, second for second (a closed loop: kernel
+ * compile time and response time under closed-loop clients, the measures of the ESX white paper
+ * and Difference Engine, overcommit.md), so a guest with spare vCPU time still loses the
+ * operations its stalls delay. Work that runs beside the operations (compressing a victim, the
+ * guest's own page-out under balloon pressure: ESX's and the guest kswapd's background work)
+ * is CPU debt (GuestCpu), lost only when the guest's CPU is short. Background swap-outs are
+ * asynchronous writes and cost the guest nothing (deliberate: the device's queue is not modelled;
+ * NVMe's parallel queues keep the few thousand swap I/Os per second of these runs far from
+ * its limit).
  * Deterministic: victims come from a PRNG seeded from the run's seed.
  */
 import { HostStore, VmdedupError, type Hypervisor } from "../hypervisor/index.ts";
@@ -131,7 +142,8 @@ export class Reclaimer implements PageAccess {
       hv.host.bringBack(guest, slot, this.runner.pageBytes(slot, this.page));
       if (fromSwap) this.block(g.index, this.cfg.swapReadSec);
       else {
-        this.chargeCpu(g.index, this.cost.h.decompressPage);
+        // the faulting vCPU waits for the decompression (ESX decompresses on the access, synchronously)
+        this.block(g.index, this.cost.h.decompressPage);
         if (hv.host.store[h] === HostStore.FREE) this.cacheShrunk(h);
       }
       return;

@@ -6,7 +6,7 @@
 import { totalmem } from "node:os";
 import { checkSaltCoverage, resolveMitigation, type MitigationKind, type ResolvedMitigation, type ScannerOptions } from "../dedup/index.ts";
 import { InvalidArgumentError, MAX_FRAMES } from "../hypervisor/index.ts";
-import { estimateProcessBytes, hostOptions, resolveHost, type HostConfig, type HostRequest } from "./host-memory.ts";
+import { estimateProcessBytes, hostOptions, METADATA_BYTES_PER_GUEST_PAGE, resolveHost, type HostConfig, type HostRequest } from "./host-memory.ts";
 import { DEFAULT_CALIBRATION_PATH, niceWeight } from "./cost-model.ts";
 import { round } from "./metrics.ts";
 import type { RunOptions } from "./result.ts";
@@ -164,7 +164,7 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
     const need = estimateProcessBytes(w, host);
     if (need > totalmem())
       throw new InvalidArgumentError(
-        `this run needs about ${(need / 2 ** 30).toFixed(1)} GiB of this machine's memory (${(host.frames * 4096 / 2 ** 30).toFixed(2)} GiB of host frames + ${((w.totalPages * 60) / 2 ** 30).toFixed(2)} GiB of metadata for ${w.totalPages} guest pages + runtime); it has ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+        `this run needs about ${(need / 2 ** 30).toFixed(1)} GiB of this machine's memory (${(host.frames * 4096 / 2 ** 30).toFixed(2)} GiB of host frames + ${((w.totalPages * METADATA_BYTES_PER_GUEST_PAGE) / 2 ** 30).toFixed(2)} GiB of metadata for ${w.totalPages} guest pages + runtime); it has ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
       );
   }
   return {

@@ -110,6 +110,8 @@ export class WorkloadRunner {
         `${workload.totalGuests} guests hold ${(workload.totalPages * 4096) / 2 ** 30} GiB of guest memory; the simulated machine holds at most ${+(((MAX_FRAMES - 1024) * 4096) / 2 ** 30).toFixed(3)} GiB (fewer guests or less --guest-mem)`,
       );
     this.hv = new Hypervisor({ frames: hostFrames ?? workload.totalPages + 1024 });
+    // every guest's slots at once: the page table never doubles (and copies) as guests start
+    this.hv.pageTable.ensureCapacity(workload.totalPages);
     this.filler = new PageFiller(seed);
     this.contentOf = new Uint32Array(workload.totalPages).fill(NO_CONTENT);
     this.pendingSince = new Float64Array(workload.totalPages).fill(-1);
@@ -227,8 +229,11 @@ export class WorkloadRunner {
         g.doneAcc = new Float64Array(acts.length);
         acts.forEach((a, i) => {
           const n = g.family.regions[a.region]!.pages;
-          g.hotOffset[i] = g.rng.int(n);
-          let m = 1 + 2 * g.rng.int(Math.max(1, n >>> 1));
+          // a read-only activity (writesPerSec 0) draws from the reads' PRNG, so adding one to a
+          // spec leaves the writes (and every run without a host) exactly as they were
+          const rng = a.writesPerSec > 0 ? g.rng : g.readRng;
+          g.hotOffset[i] = rng.int(n);
+          let m = 1 + 2 * rng.int(Math.max(1, n >>> 1));
           while (gcd(m, n) !== 1) m += 2;
           g.zipfMul[i] = m % n || 1;
         });

@@ -363,10 +363,15 @@ export abstract class HashScannerBase extends ScannerBase {
 
   // ---- hooks of ScannerBase -------------------------------------------------------------------
 
-  /** Sizes the index for every registered page up front (no rehash in the middle of a pass). */
+  /**
+   * Sizes the index for every registered page up front (no rehash in the middle of a pass), or
+   * for every machine frame when there are fewer (an overcommitted host: only resident pages are
+   * hashed; the table still grows if more entries come).
+   */
   protected override onPassStart(): void {
     const n = this.parts.length;
-    for (const ix of this.parts) ix.reserve(n === 1 ? this.registeredCount : Math.ceil((1.25 * this.registeredCount) / n));
+    const want = Math.min(this.registeredCount, this.hv.memory.frames);
+    for (const ix of this.parts) ix.reserve(n === 1 ? want : Math.ceil((1.25 * want) / n));
   }
 
   /** Pages discarded (ballooned out) since their visit are forgotten at the end of each pass. */

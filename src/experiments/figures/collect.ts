@@ -4,8 +4,10 @@
  *   2, 4, 7   the workload x policy matrix (matrix.ts), fresh or from a results document (`from`);
  *   figure 3  each de-duplication policy on the sweep workload at each pagesToScan;
  *   figure 5  the merge cost (merge-cost.ts) and a full run of each policy, HVM and PV guests;
- *   figure 6  scanner throughput against worker threads (worker-throughput.ts, wall-clock).
- * Figures 1, 3 and 5 always run their own sweeps (no results document holds them).
+ *   figure 6  scanner throughput against worker threads (worker-throughput.ts, wall-clock);
+ *   figure 8  density: every guest count 1..densityMaxGuests of every policy on an overcommitted
+ *             host and its uncommitted twin (density-section.ts), the search read back from them.
+ * Figures 1, 3, 5 and 8 always run their own sweeps (no results document holds them).
  *
  * In three steps, so the deterministic work can run side by side and be split into shards:
  *   1. figureJobs: the fixed list of jobs (simulations and merge-cost measurements) the
@@ -28,6 +30,8 @@ import { collectMatrix, documentMatrix, freshMatrix, matrixRunRequest, SETUP_RUN
 import type { MergeCost, MergeCostArgs } from "./merge-cost.ts";
 import { figureRunOf, figureSimulations, type FigureRun, type FigureRunRequest } from "./runs.ts";
 import { measureWorkers, type WorkerSample } from "./worker-throughput.ts";
+import { POLICIES } from "../../dedup/index.ts";
+import { densityFromOutputs, densityGridRequests, type DensityGrid, type DensitySection } from "../density-section.ts";
 
 export interface FigureData {
   fig1?: FigureRun[];
@@ -37,6 +41,7 @@ export interface FigureData {
   fig3?: FigureRun[];
   fig5?: { costs: MergeCost[]; runs: FigureRun[] };
   fig6?: Fig6Data;
+  fig8?: DensitySection;
 }
 
 export interface Fig6Data {
@@ -108,6 +113,11 @@ function figure5Requests(o: CollectOptions): { cost: MergeCostArgs; run: FigureR
   );
 }
 
+function densityGrid(o: CollectOptions): DensityGrid {
+  const c = o.cfg;
+  return { guestMemBytes: c.densityGuestMemBytes, hostMemBytes: c.densityHostMemBytes, maxGuests: c.densityMaxGuests, durationSec: c.densityDurationSec, maxLossPct: c.densityMaxLossPct, seed: o.seed };
+}
+
 const wantsMatrix = (o: CollectOptions) => o.only.has(2) || o.only.has(4) || o.only.has(7);
 
 /** Workloads of figures 2 and 7: the config's workloads the source has, else its first two. */
@@ -146,6 +156,9 @@ export function figureJobs(o: CollectOptions): FigureJob[] {
       addRun(run);
     }
   }
+  if (o.only.has(8))
+    for (const w of o.cfg.densityWorkloads)
+      for (const req of densityGridRequests(o.catalog.get(w), densityGrid(o), POLICIES)) add(runJobKey(req), { kind: "run", id: requestLabel(req), req });
   return list;
 }
 
@@ -170,6 +183,7 @@ export async function assembleFigureData(o: CollectOptions, outputs: ReadonlyMap
     data.fig5 = { costs: f5.map((x) => output(mergeCostKey(x.cost), "a merge cost") as MergeCost), runs: f5.map((x) => figureRunOf(made, x.run)) };
   }
   if (o.only.has(6) && fig6) data.fig6 = fig6;
+  if (o.only.has(8)) data.fig8 = await densityFromOutputs(o.cfg.densityWorkloads.map((w) => o.catalog.get(w)), densityGrid(o), POLICIES, made);
   return data;
 }
 

@@ -17,8 +17,9 @@ import { figure4 } from "./fig4-cow-throughput.ts";
 import { figure5 } from "./fig5-pv-hvm.ts";
 import { figure6 } from "./fig6-workers.ts";
 import { figure7 } from "./fig7-time-to-merge.ts";
+import { figure8 } from "./fig8-density.ts";
 
-export const FIGURE_IDS = [1, 2, 3, 4, 5, 6, 7] as const;
+export const FIGURE_IDS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 
 export interface GenerateOptions {
   seed: number;
@@ -66,6 +67,7 @@ export async function generateFigures(o: GenerateOptions): Promise<{ records: Fi
     5: () => figure5(ctx, cfg, data.fig5!.costs, data.fig5!.runs),
     6: () => figure6(ctx, cfg, data.fig6!.samples, data.fig6!.cpu, data.fig6!.cores),
     7: () => figure7(ctx, data.matrix!, data.timeline),
+    8: () => figure8(ctx, data.fig8!),
   };
   return { records: FIGURE_IDS.filter((id) => only.has(id)).map((id) => build[id]()), simulations };
 }
