@@ -37,6 +37,7 @@ export const RUN_FLAGS = {
   "wait-passes": { type: "string" },
   "bits-per-round": { type: "string" },
   "write-latency": { type: "string" },
+  rounds: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;

@@ -7,12 +7,14 @@
  *   guest-throughput          guest operations/s per workload with each policy, as % of without (none)
  *   throughput-loss           the same as a loss in %, to show small differences
  *   cow-breaks-<workload>     CoW breaks per simulated second, for workloads that keep breaking
+ *   security-*-<workload>     the side channel per policy x mitigation (security-charts.ts)
  * Matrix runs (one worker count) give the per-policy charts; worker-sweep runs the worker chart.
  * Sized for one paper column (3.3 in, 8 pt text; PNG at 300 dpi) so they stay readable there.
  */
 import { POLICIES } from "../dedup/index.ts";
 import { paperFigureSize, POLICY_COLORS, SINGLE_COLUMN_WIDTH_IN, DOUBLE_COLUMN_WIDTH_IN, type ChartSpec, type PolicyName, type Series } from "./chart-spec.ts";
 import type { MacroRun, ResultsDocument } from "./results-schema.ts";
+import { securityCharts } from "./security-charts.ts";
 
 export interface NamedChart {
   /** File name without extension. */
@@ -189,5 +191,6 @@ export function chartsFromResults(doc: ResultsDocument): NamedChart[] {
     if (!runs.some((r) => r.summary.steadyCowBreaksPerSec >= CHURN_MIN_COW_PER_SEC)) continue;
     charts.push({ name: `cow-breaks-${w}`, caption: `Copy-on-write breaks per simulated second, ${w} (guests writing to merged pages).`, spec: cowChart(w, runs) });
   }
+  charts.push(...securityCharts(doc));
   return charts;
 }

@@ -30,6 +30,12 @@ export interface FigureConfig {
   workerPages: number;
   workerCounts: number[];
   workerRounds: number;
+  /** Figure 8 (the side channel): workloads (one panel each), guests beside the victim and the attacker, trials, host-run seconds. */
+  securityWorkloads: string[];
+  securityGuests: number;
+  securityGuestMemBytes: number;
+  securityTrials: number;
+  securityDurationSec: number;
 }
 
 const MiB = 2 ** 20;
@@ -55,6 +61,12 @@ export const FULL: FigureConfig = {
   workerPages: 65536, // 256 MiB
   workerCounts: [0, 1, 2],
   workerRounds: 5,
+  // identical guests (salting loses most) and diverse ones (salting loses little), as the benchmarks' security matrix sizes them
+  securityWorkloads: ["web-server", "mixed"],
+  securityGuests: 4,
+  securityGuestMemBytes: 32 * MiB,
+  securityTrials: 200,
+  securityDurationSec: 40,
 };
 
 export const QUICK: FigureConfig = {
@@ -76,4 +88,9 @@ export const QUICK: FigureConfig = {
   workerPages: 4096,
   workerCounts: [0, 1],
   workerRounds: 1,
+  securityWorkloads: ["web-server"],
+  securityGuests: 2,
+  securityGuestMemBytes: 4 * MiB,
+  securityTrials: 64,
+  securityDurationSec: 30,
 };

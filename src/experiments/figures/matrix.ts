@@ -9,7 +9,7 @@ import type { WorkloadCatalog } from "../catalog.ts";
 import type { MacroRun } from "../macro-suite.ts";
 import type { RunCache } from "../run-cache.ts";
 import type { FigureConfig } from "./config.ts";
-import { describeRun, figureRun, macroToFigureRun, type FigureRun } from "./runs.ts";
+import { describeRun, figureRun, macroToFigureRun, type FigureMitigation, type FigureRun } from "./runs.ts";
 
 export interface MatrixSource {
   /** "fresh simulation runs" or "results document <file> (commit c), its matrix runs". */
@@ -31,11 +31,11 @@ export interface MatrixView {
   get(workload: string, policy: Policy): FigureRun | null;
 }
 
-export function freshMatrix(cache: RunCache, catalog: WorkloadCatalog, cfg: FigureConfig, seed: number): MatrixSource {
+export function freshMatrix(cache: RunCache, catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, mitigation: FigureMitigation = {}): MatrixSource {
   const get = (workload: string, policy: Policy) =>
     figureRun(cache, {
       workload: catalog.get(workload), policy, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.matrixDurationSec,
-      pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed,
+      pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed, ...mitigation,
     });
   return {
     source: "fresh simulation runs",

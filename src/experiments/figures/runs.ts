@@ -4,7 +4,7 @@
  * each policy is compared with its none baseline, run first) or taken from a results document's
  * macro runs (`--from results.json`).
  */
-import type { Policy } from "../../dedup/index.ts";
+import type { MitigationKind, Policy } from "../../dedup/index.ts";
 import type { WorkloadSpec } from "../../sim/index.ts";
 import { specInMode } from "../catalog.ts";
 import type { MacroRun } from "../macro-suite.ts";
@@ -30,7 +30,13 @@ export interface FigureRunRequest {
   seed: number;
   /** Compare with policy none on the same options (throughput loss; default true). */
   baseline?: boolean;
+  /** The side-channel mitigation (`bun run figures --mitigation`; absent = off). */
+  mitigation?: MitigationKind;
+  saltGroups?: number | readonly number[];
 }
+
+/** The mitigation of the figures' fresh runs (`bun run figures --mitigation M [--salt-groups G]`); {} = off. */
+export type FigureMitigation = Pick<FigureRunRequest, "mitigation" | "saltGroups">;
 
 /** The fresh run of `f` (its spec in f.mode, HVM by default), with its baseline unless f.baseline is false. */
 export async function figureRun(cache: RunCache, f: FigureRunRequest): Promise<FigureRun> {
@@ -44,6 +50,8 @@ export async function figureRun(cache: RunCache, f: FigureRunRequest): Promise<F
     ...(f.pagesToScan === null ? {} : { pagesToScan: f.pagesToScan }),
     ...(f.sleepMillisecs === null ? {} : { sleepMillisecs: f.sleepMillisecs }),
     ...(f.oracleEverySec === undefined ? {} : { oracleEverySec: f.oracleEverySec }),
+    ...(f.mitigation === undefined ? {} : { mitigation: f.mitigation }),
+    ...(f.saltGroups === undefined ? {} : { saltGroups: f.saltGroups }),
   };
   return recordOf(await cache.withBaseline(req, f.baseline !== false), req);
 }

@@ -4,7 +4,7 @@
  * from a results document), then each figure's builder here turns that data into its record,
  * in figure order. Figure 6 is measured; every other figure is deterministic for a seed.
  */
-import { collectFigureData, FULL, QUICK, type FigureConfig, type WorkloadCatalog } from "../../experiments/index.ts";
+import { collectFigureData, FULL, QUICK, type FigureConfig, type FigureMitigation, type WorkloadCatalog } from "../../experiments/index.ts";
 import type { ResultsDocument } from "../results-schema.ts";
 import type { FigureContext, FigureRecord } from "./figure.ts";
 import { figure1 } from "./fig1-guests.ts";
@@ -14,8 +14,9 @@ import { figure4 } from "./fig4-cow-throughput.ts";
 import { figure5 } from "./fig5-pv-hvm.ts";
 import { figure6 } from "./fig6-workers.ts";
 import { figure7 } from "./fig7-time-to-merge.ts";
+import { figure8 } from "./fig8-security.ts";
 
-export const FIGURE_IDS = [1, 2, 3, 4, 5, 6, 7] as const;
+export const FIGURE_IDS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 
 export interface GenerateOptions {
   seed: number;
@@ -30,6 +31,15 @@ export interface GenerateOptions {
   progress?: (line: string) => void;
   /** Replaces FULL/QUICK (tests). */
   config?: FigureConfig;
+  /** The mitigation of the fresh simulation runs of figures 1-5 and 7 (`--mitigation`; absent = off). Figure 8 runs every mitigation. */
+  mitigation?: FigureMitigation;
+}
+
+/** " --mitigation M [--salt-groups G]" of the command line (empty for off). */
+export function mitigationFlags(m: FigureMitigation | undefined): string {
+  if (!m?.mitigation) return "";
+  const g = m.saltGroups;
+  return ` --mitigation ${m.mitigation}${g === undefined ? "" : ` --salt-groups ${Array.isArray(g) ? g.join(",") : g}`}`;
 }
 
 export async function generateFigures(o: GenerateOptions): Promise<{ records: FigureRecord[]; simulations: number }> {
@@ -38,11 +48,11 @@ export async function generateFigures(o: GenerateOptions): Promise<{ records: Fi
   const ctx: FigureContext = {
     seed: o.seed,
     command: o.command,
-    reproduceFlags: `${o.quick ? " --quick" : ""}${o.from ? ` --from ${o.from.file}` : ""}`,
+    reproduceFlags: `${o.quick ? " --quick" : ""}${o.from ? ` --from ${o.from.file}` : ""}${mitigationFlags(o.mitigation)}`,
     progress,
   };
   const only = new Set<number>(o.only ?? FIGURE_IDS);
-  const { data, simulations } = await collectFigureData({ cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress });
+  const { data, simulations } = await collectFigureData({ cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress, mitigation: o.mitigation });
   const build: Record<(typeof FIGURE_IDS)[number], () => FigureRecord> = {
     1: () => figure1(ctx, cfg, data.fig1!),
     2: () => figure2(ctx, data.matrix!, data.timeline),
@@ -51,6 +61,7 @@ export async function generateFigures(o: GenerateOptions): Promise<{ records: Fi
     5: () => figure5(ctx, cfg, data.fig5!.costs, data.fig5!.runs),
     6: () => figure6(ctx, cfg, data.fig6!.samples, data.fig6!.cpu, data.fig6!.cores),
     7: () => figure7(ctx, data.matrix!, data.timeline),
+    8: () => figure8(ctx, data.fig8!.section, data.fig8!.source),
   };
   return { records: FIGURE_IDS.filter((id) => only.has(id)).map((id) => build[id]()), simulations };
 }
