@@ -7,9 +7,14 @@
  *      dump readers beside a sequential read of the same file (src/trace/readers.bench.ts);
  *   2. macro runs through the simulation driver: every workload x every policy (none as the
  *      baseline) and a worker sweep of the fastest policy (src/experiments/macro-suite.ts);
+ *   then the security matrix and density (guests per host by policy, web-server and kernel-build);
  *   3. results/<date>-<short-commit>.json and results/latest.json (schema: results/SCHEMA.md,
  *      validated before writing), then results/charts/*.png|svg and results/summary.md.
- * Progress on a terminal; quiet when CI=true or stdout is not a TTY.
+ * The matrix runs --jobs simulations side by side (src/experiments/job-pool.ts); the wall-clock
+ * parts (micro-benchmarks, the read-bandwidth ratio, the worker sweep) run alone, before and
+ * after it. `--shard i/N` makes one shard's part and writes only its partial document (no
+ * charts); `bun run merge-results` joins the shards into the document an unsharded run writes.
+ * Progress on a terminal; finished runs as plain lines when stdout is not a TTY; quiet when CI=true.
  */
 import { parseArgs } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -23,7 +28,8 @@ import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { benchReaders, readerMicro } from "../src/trace/readers.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
-import { DEDUP_POLICIES, runMacroSuite, runSecurityMatrix } from "../src/experiments/index.ts";
+import { DEDUP_POLICIES, densitySection, JobError, runMacroSuite, runSecurityMatrix, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
+import { JOBS_HELP, jobProgress, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
@@ -41,7 +47,9 @@ const USAGE = `usage: bun run benchmarks [options]
   --policies a,b      policies of the macro runs (default: ${POLICIES.join(", ")}; none is always run as the baseline)
   --workers 0,1,2     worker counts of the worker sweep (default 0,1,2)
   --seed <n>          simulation seed (default 1)
-  --only micro|macro  run one part only
+  --only micro|macro  run one part only (macro: the simulations alone, no micro-benchmarks or bandwidth ratio)
+${JOBS_HELP}
+${SHARD_HELP}
   --out <dir>         output directory (default results/)
   --mitigation <m>    side-channel mitigation of the macro runs: off, salted, zero-only, vusion, fixed-latency
                       (default off); the security matrix compares every mitigation whatever this says
@@ -67,6 +75,7 @@ function parse() {
         mitigation: { type: "string" },
         "salt-groups": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
+        ...PARALLEL_FLAGS,
       },
     });
   } catch (e) {
@@ -95,6 +104,15 @@ try {
 } catch (e) {
   usage(`--filter: ${(e as Error).message}`);
 }
+let jobs = 1;
+let shard: ReturnType<typeof parseShardFlag>;
+try {
+  jobs = parseJobs(values.jobs);
+  shard = parseShardFlag(values.shard);
+} catch (e) {
+  usage((e as Error).message);
+}
+const wallClockHere = runsWallClock(shard);
 
 const quiet = !process.stdout.isTTY || process.env.CI === "true";
 const say = (s: string) => quiet || console.log(s);
@@ -121,7 +139,7 @@ try {
 
 // ---- micro ------------------------------------------------------------------------------------
 const micro: ResultsDocument["micro"] = { benchmarks: [], ratios: [], skipped: [], machineRatio: null };
-if (values.only !== "macro") {
+if (values.only !== "macro" && wallClockHere) {
   say("micro-benchmarks (mitata; p50 per call)");
   const pairs: BenchPair[] = [...registerHypervisorBenchmarks(size.microScale)];
   const pages = await registerPageBenchmarks(size.microScale);
@@ -150,7 +168,7 @@ if (values.only !== "macro") {
 }
 
 // ---- scanner speed as a fraction of the machine's read bandwidth (the gate's tier 3) -----------
-if (values.only !== "macro") {
+if (values.only !== "macro" && wallClockHere) {
   say("\nscanner vs read bandwidth (same run)");
   const m = await measureMachineRatio(values.quick ? 3 : 7);
   micro.machineRatio = {
@@ -170,27 +188,50 @@ if (values.only !== "macro" && (!filter || filter.test("trace/"))) {
 // ---- macro ------------------------------------------------------------------------------------
 let macro: ResultsDocument["macro"] = { runs: [], skipped: [] };
 let calibration: ResultsDocument["calibration"] = null;
+let shardInfo: ResultsDocument["shard"];
+if (shard) shardInfo = { ...shard, listLength: 0, runPositions: [], skippedPositions: [], wallClock: wallClockHere };
 if (values.only !== "micro") {
-  say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed})`);
-  const tty = process.stdout.isTTY && !quiet;
-  const outcome = await runMacroSuite(
-    { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter, ...mitigation },
-    (line, done) => {
-      if (tty) process.stdout.write(`\r\x1b[2K${line}${done ? "\n" : ""}`);
-    },
-  );
+  say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed}, ${jobs} at once${shard ? `, shard ${shardLabel(shard)}` : ""})`);
+  const outcome = await withJobPool(jobs, (pool) =>
+    runMacroSuite(
+      { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter, ...mitigation },
+      jobProgress(process.stdout, process.env.CI === "true"),
+      { pool, shard },
+    ),
+  ).catch((e: unknown) => {
+    // a simulation failed (JobError names the run); the pool's workers are already terminated
+    if (!(e instanceof JobError)) throw e;
+    console.error(`\nbenchmarks: a simulation failed: ${e.message}`);
+    process.exit(1);
+  });
   macro = { runs: outcome.runs, skipped: outcome.skipped };
   calibration = outcome.calibration;
+  if (shard) shardInfo = { ...shard, listLength: outcome.listLength, runPositions: outcome.runPositions, skippedPositions: outcome.skippedPositions, wallClock: wallClockHere };
 }
 
 // ---- security: the side channel per policy x mitigation (src/experiments/attack/security-matrix.ts)
 let security: ResultsDocument["security"];
-if (values.only !== "micro" && (values.filter === undefined || /security/.test(values.filter))) {
+// deterministic, but one block: made in shard 1 only (merge-results takes it from there)
+if (values.only !== "micro" && wallClockHere && (values.filter === undefined || /security/.test(values.filter))) {
   say(`\nsecurity matrix (attack + covert channel per policy x mitigation)`);
   security = await runSecurityMatrix({
     workloads: values.quick ? ["web-server"] : ["web-server", "idle"], catalog: CANNED, policies: [...DEDUP_POLICIES], trials: values.quick ? 64 : 200,
     seed, guests: values.quick ? 2 : 4, guestMemBytes: (values.quick ? 16 : 32) * MiB, durationSec: 40,
   });
+}
+
+// ---- density: guests per host by policy at one small size (src/experiments/density-section.ts) --
+let density: ResultsDocument["density"];
+// deterministic, one block like security: made in shard 1 only
+if (values.only !== "micro" && wallClockHere && (values.filter === undefined || /density/.test(values.filter))) {
+  const dw = ["web-server", "kernel-build"].filter((w) => workloads.includes(w));
+  const g = values.quick
+    ? { guestMemBytes: 4 * MiB, hostMemBytes: 5 * MiB, maxGuests: 7, durationSec: 20 }
+    : { guestMemBytes: 8 * MiB, hostMemBytes: 16 * MiB, maxGuests: 14, durationSec: 40 };
+  if (dw.length > 0) {
+    say(`\ndensity (${dw.join(", ")}: guests x ${g.guestMemBytes / MiB} MiB on a ${g.hostMemBytes / MiB} MiB host, loss < 5%)`);
+    density = await withJobPool(jobs, (pool) => densitySection(dw.map((w) => CANNED.get(w)), { ...g, maxLossPct: 5, seed }, POLICIES, pool));
+  }
 }
 
 // ---- the document -----------------------------------------------------------------------------
@@ -221,6 +262,8 @@ const doc: ResultsDocument = validateResults({
   micro,
   macro,
   ...(security ? { security } : {}),
+  ...(density ? { density } : {}),
+  ...(shardInfo ? { shard: shardInfo } : {}),
 } satisfies ResultsDocument);
 
 const out = values.out!;
@@ -229,6 +272,10 @@ const json = JSON.stringify(doc, null, 1) + "\n";
 const dated = join(out, `${date.slice(0, 10)}-${commit}.json`);
 writeFileSync(dated, json);
 writeFileSync(join(out, "latest.json"), json);
+if (shard) {
+  console.log(`shard ${shardLabel(shard)}: ${macro.runs.length} runs, ${macro.skipped.length} skipped${wallClockHere ? ", micro-benchmarks and the worker sweep" : ""} -> ${join(out, "latest.json")} (${doc.wallSec} s); join the shards with \`bun run merge-results\``);
+  process.exit(0);
+}
 const report = writeReport(doc, dated, join(out, "charts"), join(out, "summary.md"));
 
 // ---- headline ---------------------------------------------------------------------------------

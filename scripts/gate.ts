@@ -1,13 +1,16 @@
 #!/usr/bin/env bun
 /**
  * `bun run gate`: the CI performance gates, cheapest first (src/gate/):
- *   tier 1  exact: seeded simulations of every workload x policy equal to results/baseline.json;
+ *   tier 1  exact: seeded simulations of every workload and shipped trace x policy equal to results/baseline.json;
  *   tier 2  relative speed: hot paths of the working tree vs a base commit (default HEAD~1) in a
  *           temporary git worktree, interleaved A/B rounds, median paired ratio with a CI;
  *   tier 3  ratio to the machine: scanner pages/s over the sequential read bandwidth, floor 25%.
  * Prints a table; `--verdict <file>` writes the JSON verdict, `--json` prints it on stdout (the
  * table then goes to stderr). Exit 0 pass, 1 regression, 2 could not run (or bad flags).
  * scripts/test.ts runs `gate.ts --ci --verdict <file>` and counts each tier as one test.
+ * Tier 1's simulations run --jobs at once (src/experiments/job-pool.ts); tiers 2 and 3 measure
+ * wall time, so they run after it, alone. `--shard i/N`: tier 1 checks every N-th run against
+ * the baseline; tiers 2 and 3 run in shard 1 only (skipped elsewhere).
  */
 import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
@@ -18,7 +21,9 @@ import { runSpeedTier } from "../src/gate/tier2-speed.ts";
 import { runMachineTier } from "../src/gate/tier3-machine.ts";
 import { exitCodeOf, formatVerdict, type TierVerdict, type Verdict } from "../src/gate/verdict.ts";
 import { git } from "../src/gate/worktree.ts";
-import { CANNED } from "../src/cli/workloads.ts";
+import { gateCatalog } from "../src/cli/workloads.ts";
+import { runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
+import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
 
 const USAGE = `usage: bun run gate [options]
   --ci                 CI mode: tiers 1, 2 (quick) and 3, no progress output
@@ -32,6 +37,9 @@ const USAGE = `usage: bun run gate [options]
   --baseline <file>    tier 1's baseline (default results/baseline.json)
   --verdict <file>     write the JSON verdict to <file>
   --json               print the JSON verdict on stdout (the table goes to stderr)
+${JOBS_HELP} (tier 1)
+${SHARD_HELP}
+                      (tier 1 checks its runs; tiers 2 and 3 run in shard 1 only)
 exit code: 0 pass, 1 regression, 2 could not run`;
 
 function parse() {
@@ -50,6 +58,7 @@ function parse() {
         verdict: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
+        ...PARALLEL_FLAGS,
       },
     }).values;
   } catch (e) {
@@ -76,6 +85,15 @@ if (!(threshold >= 0 && threshold < 10)) usage(`--threshold must be a percentage
 const floor = Number(values.floor) / 100;
 if (!(floor >= 0 && floor <= 1)) usage(`--floor must be a percentage from 0 to 100, got "${values.floor}"`);
 if (values.update && (values.ci || values.json)) usage(`--update rewrites the baseline; it does not combine with --ci or --json`);
+let jobs = 1;
+let shard: ReturnType<typeof parseShardFlag>;
+try {
+  jobs = parseJobs(values.jobs);
+  shard = parseShardFlag(values.shard);
+} catch (e) {
+  usage((e as Error).message);
+}
+if (values.update && shard) usage(`--update rewrites the whole baseline; it does not combine with --shard`);
 
 const repo = resolve(import.meta.dir, "..");
 const out = values.json ? console.error : console.log;
@@ -86,7 +104,9 @@ const started = performance.now();
 const results: TierVerdict[] = [];
 
 if (values.update) {
-  const v = await runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, update: true, onRun: (n) => progress(`tier 1: ${n}`) });
+  const v = await withJobPool(jobs, (pool) =>
+    runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: gateCatalog(), update: true, pool, onRun: (n) => progress(`tier 1: ${n}`) }),
+  );
   clear();
   out(`${v.status === "pass" ? "" : "FAILED: "}${v.summary}`);
   process.exit(v.status === "pass" ? 0 : 2);
@@ -102,7 +122,20 @@ async function guarded(name: string, f: () => Promise<TierVerdict>): Promise<Tie
 }
 
 if (tiers.has("1"))
-  results.push(await guarded("tier 1: exact", () => runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: CANNED, onRun: (n) => progress(`tier 1: ${n}`) })));
+  results.push(
+    await guarded("tier 1: exact", () =>
+      withJobPool(jobs, (pool) =>
+        runExactTier({ baselinePath: resolve(repo, values.baseline!), label: values.baseline, catalog: gateCatalog(), pool, shard, onRun: (n) => progress(`tier 1: ${n}`) }),
+      ),
+    ),
+  );
+const notHere = (name: string): TierVerdict => ({ name, status: "skipped", summary: `wall-clock: runs in shard 1 only (this is shard ${shardLabel(shard!)})`, wallSec: 0, report: [] });
+if (!runsWallClock(shard)) {
+  if (tiers.has("2")) results.push(notHere("tier 2: relative speed"));
+  if (tiers.has("3")) results.push(notHere("tier 3: ratio to the machine"));
+  tiers.delete("2");
+  tiers.delete("3");
+}
 if (tiers.has("2"))
   results.push(
     await guarded("tier 2: relative speed", () =>
@@ -121,7 +154,7 @@ const verdict: Verdict = {
   date: new Date().toISOString(),
   commit: commit.ok ? commit.out : null,
   machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, bun: Bun.version },
-  options: { ci: values.ci, quick, tiers: [...tiers], base: values.base, rounds, threshold, floor, baseline: values.baseline },
+  options: { ci: values.ci, quick, tiers: [...new Set(values.tiers!.split(",").map((x) => x.trim()).filter(Boolean))], jobs, ...(shard ? { shard } : {}), base: values.base, rounds, threshold, floor, baseline: values.baseline },
   tiers: results,
   exitCode: exitCodeOf(results),
   wallSec: Math.round((performance.now() - started) / 100) / 10,

@@ -27,6 +27,7 @@ const spec: WorkloadSpec = {
   sources: [
     "real-guests.md: Duplicate statistics (idle g1-g3, idle 3 guests); Sharing across guests; Real KSM compared with the oracle (resident memory)",
     "anchors.md 5: Barker et al. ATC'12 (self-sharing dominates)",
+    "SOURCES.md [reads]: read rates (estimates)",
   ],
   families: [
     {
@@ -45,7 +46,7 @@ const spec: WorkloadSpec = {
       ],
       phases: [
         // timers, logs and the sleep loop dirty a few pages of per-boot data now and then
-        { name: "steady", activities: [{ region: "per-boot-data", writesPerSec: 5, writeSize: 256, produces: { unique: 1 } }] },
+        { name: "steady", activities: [{ region: "per-boot-data", writesPerSec: 5, writeSize: 256, produces: { unique: 1 }, readsPerSec: 20 }] },
       ],
     },
   ],

@@ -24,7 +24,7 @@ function osRegions(os: string): RegionSpec[] {
 }
 
 const heap = (writesPerSec: number, writeSize: number) => ({
-  region: "app-heap", writesPerSec, writeSize, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 },
+  region: "app-heap", writesPerSec, writeSize, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 }, readsPerSec: writesPerSec,
 });
 
 function family(name: string, os: string, appShared: number, appHeap: number, cpuPerOp: string, ops: number, writeSize: number): FamilySpec {
@@ -47,7 +47,7 @@ function family(name: string, os: string, appShared: number, appHeap: number, cp
 const spec: WorkloadSpec = {
   name: "mixed",
   description: "a heterogeneous host: pairs of web, database, build and idle guests on different OS images",
-  sources: ["anchors.md 5 / 10.11 Barker et al. ATC'12 '<15%' non-zero sharing", "anchors.md 3(b) / 10.10 vSphere '<5%' for diverse workloads"],
+  sources: ["anchors.md 5 / 10.11 Barker et al. ATC'12 '<15%' non-zero sharing", "anchors.md 3(b) / 10.10 vSphere '<5%' for diverse workloads", "SOURCES.md [reads]: read rates (estimates)"],
   families: [
     family("web", "debian12", 0.14, 0.2, "150us", 3000, 512),
     family("db", "rhel9", 0.12, 0.3, "200us", 2000, 256),

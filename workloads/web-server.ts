@@ -1,57 +1,61 @@
 /**
- * web-server: identical guests serving the same site: identical web server binaries, shared
- * libraries and static content in the page cache; per-request buffers and session heaps that
- * are mostly unique and rewritten at a steady rate with a hot set.
+ * web-server: identical guests serving the same static site: the guest OS at READY, then the
+ * site's files read into every guest's page cache (the same bytes everywhere), then a small hot
+ * set of request buffers rewritten unique.
  *
- * Sources (SOURCES.md, which quotes them with their URLs or, for our measurement, its commands):
- *  - [anchors.md 3(b) / 10.10] VMware vSphere 4.1 docs, "many nearly identical virtual machines
- *    might free up more than thirty percent of memory" -> the lower bound, 30%;
- *  - [anchors.md 4(b) / 10.8] Difference Engine (OSDI'08; CACM 53(10) p. 93), 65-75% for 1-6
- *    identical 256 MB VMs running RUBiS (Apache + MySQL), nearly all from full-page sharing -> the
- *    upper bound, 75%;
- *  - [real-guests.md] "web" rows of our QEMU measurement: a busybox httpd guest has 67.5% zero pages and 16.0% non-zero
- *    savings across 3 guests after ~2 minutes; a long-running server has touched more memory
- *    (page cache, zeroed free memory), which the regions below model.
- * Target: 4+ identical guests, vmdedup, steady state: savings incl. zero pages in 30-75%.
+ * Fitted to a captured trace (SOURCES.md [traces: web]): workloads/traces/web.vmtrace, 3 x 256 MiB
+ * Debian guests under QEMU/TCG, nginx-light serving 500 static files (1-32 KB) to wrk over
+ * loopback. In the guest's view (the host's remap of zero-filled pages undone, workloads/README.md
+ * "Fitted to the captured traces"), % of all pages, first -> last snapshot: zero 15.0 -> 15.2,
+ * unpopulated 51.0 -> 45.3, within-guest duplicates (excl. zero) 5.9 -> 5.6, cross-guest
+ * 8.5 -> 11.8; steady churn 0.20% of pages per host second, x 17.5 (the capture's TCG slowdown) =
+ * 3.6% per native second, over intervals of 5 host s = 0.29 native s; the pages rewritten more
+ * than once in the last 45 s are ~2% of all pages. Regions:
+ *  - the captured guest at READY (debian-base.ts bookwormGuestRegions) with 9.7% shared pages;
+ *  - static-content: 5% never touched at READY, read into every guest's page cache in the first
+ *    20 host s = 1.15 native s: cross-guest +3.3 points;
+ *  - session-heap: 2% of the guest, rewritten unique and evenly (1,630 writes/s at 128 MiB, so
+ *    ~51% of it changes per 0.29 s window, the trace's per-interval churn).
+ * Rates are for the spec's 128 MiB and scale with --guest-mem (the fit runs at 3 x 256 MiB).
+ * Also [anchors.md 3(b)] vSphere ">30%" and [anchors.md 4(b)] Difference Engine 65-75% for RUBiS
+ * (Apache + MySQL + PHP under 200 sessions, a heavier server than this capture) for context.
  */
 import type { WorkloadSpec } from "../src/sim/spec.ts";
-import { debianKernelRegions } from "./debian-base.ts";
+import { bookwormGuestRegions } from "./debian-base.ts";
 
 const spec: WorkloadSpec = {
   name: "web-server",
-  description: "identical web servers: shared binaries, libraries and static content; unique session heaps with a hot set",
-  sources: ["anchors.md 3(b) vSphere '>30%'", "anchors.md 4(b) Difference Engine 65-75% (RUBiS)", "real-guests.md web rows"],
+  description: "identical web servers: the same static site read into every page cache; small unique request buffers with a hot set",
+  sources: ["traces: web (workloads/traces/web.vmtrace, fitted)", "anchors.md 3(b) vSphere '>30%'", "SOURCES.md [reads]: read rates (estimates)", "anchors.md 4(b) Difference Engine 65-75% (RUBiS)"],
   families: [
     {
       name: "web",
       guests: 4,
       memory: "128MiB",
       mode: "hvm",
-      stagger: "1s",
-      cpuPerOp: "150us",
+      cpuPerOp: "50us",
       regions: [
-        ...debianKernelRegions(),
-        { name: "server-binaries", fraction: 0.06, fill: "shared" },
-        { name: "static-content", fraction: 0.16, fill: "shared", populated: 0.3 },
-        { name: "session-heap", fraction: 0.15, fill: "private" },
-        { name: "zeroed-free", fraction: 0.17, fill: "zero" },
-        { name: "never-touched", fraction: 0.16, fill: "untouched" },
+        ...bookwormGuestRegions({ repeated: 0.0227, paired: 0.0604, shared: 0.0966, private: 0.1402 }),
+        { name: "session-heap", fraction: 0.02, fill: "private" },
+        { name: "static-content", fraction: 0.05, fill: "shared", populated: 0 },
+        { name: "zeroed-free", fraction: 0.1497, fill: "zero" },
+        { name: "never-touched", fraction: 0.4604, fill: "untouched" },
       ],
       phases: [
         { name: "boot", duration: "5s", activities: [] },
         {
           name: "warm-up",
-          duration: "15s",
+          duration: "1.15s",
           activities: [
-            { region: "static-content", writesPerSec: 400, produces: { original: 1 } },
-            { region: "session-heap", writesPerSec: 2000, writeSize: 512, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 } },
+            { region: "static-content", writesPerSec: 3575, produces: { original: 1 }, readsPerSec: 3000 },
+            { region: "session-heap", writesPerSec: 1630, writeSize: 512, produces: { unique: 1 }, readsPerSec: 1630 },
           ],
         },
         {
           name: "steady",
           activities: [
-            { region: "static-content", writesPerSec: 20, produces: { original: 1 } },
-            { region: "session-heap", writesPerSec: 4000, writeSize: 512, hotFraction: 0.2, hotProbability: 0.8, produces: { unique: 0.97, zero: 0.03 } },
+            { region: "session-heap", writesPerSec: 1630, writeSize: 512, produces: { unique: 1 }, readsPerSec: 1630 },
+            { region: "static-content", writesPerSec: 0, produces: { original: 1 }, readsPerSec: 3000 }, // reads only (SOURCES.md [reads])
           ],
         },
       ],

@@ -22,7 +22,7 @@ test("every canned workload validates, has a unique name, a description and sour
     names.add(w.name);
     expect(w.sources.length).toBeGreaterThan(0);
   }
-  expect([...names]).toEqual(["idle", "kernel-build", "web-server", "database", "mixed"]);
+  expect([...names]).toEqual(["idle", "kernel-build", "web-server", "database", "mixed", "cow-storm"]);
 });
 
 describe("idle reproduces real Debian guests (real-guests.md, 3 x 256 MiB)", () => {
@@ -59,16 +59,21 @@ describe("application workloads land in their cited ranges (4 identical guests, 
     expect(r.summary.steadySavingsPct).toBeGreaterThanOrEqual(30);
     expect(r.summary.steadySavingsPct).toBeLessThanOrEqual(75);
   });
-  test("database: 30-75%", async () => {
-    const r = await run("database", 4);
+  test("database: 30-75%, below web-server (traces: 29.5% vs 32.6% savable at 3 guests)", async () => {
+    const r = (results.db = await run("database", 4));
     expect(r.summary.steadySavingsPct).toBeGreaterThanOrEqual(30);
     expect(r.summary.steadySavingsPct).toBeLessThanOrEqual(75);
+    results.web ??= await run("web-server", 4);
+    expect(r.summary.steadySavingsPct).toBeLessThan(results.web.summary.steadySavingsPct);
   });
-  test("kernel-build: >= 30%, below web-server, and it keeps breaking CoW in steady state", async () => {
+  // The ordering comes from the shipped traces (SOURCES.md [traces]): at their last snapshot the
+  // build guests share 16.5% of pages across guests, the web guests 11.8% (savable incl. zero,
+  // guest view, 33.9% vs 32.6%); before the traces it was assumed the other way round.
+  test("kernel-build: >= 30%, above web-server (traces), and it keeps breaking CoW in steady state", async () => {
     const r = await run("kernel-build", 4);
     expect(r.summary.steadySavingsPct).toBeGreaterThanOrEqual(30);
     results.web ??= await run("web-server", 4);
-    expect(r.summary.steadySavingsPct).toBeLessThan(results.web.summary.steadySavingsPct);
+    expect(r.summary.steadySavingsPct).toBeGreaterThan(results.web.summary.steadySavingsPct);
     const steady = r.series.tSec.map((t, i) => [t, r.series.cowBreaksPerSec[i]!] as const).filter(([t]) => t > r.options.steadyFromSec);
     expect(steady.length).toBeGreaterThan(5);
     for (const [, cow] of steady) expect(cow).toBeGreaterThan(10);

@@ -3,8 +3,10 @@ import { parseArgs } from "node:util";
 import { MITIGATIONS, POLICIES, type MitigationKind, type Policy } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
 import { parseDuration, parseSize, type SimOptions } from "../sim/index.ts";
+import { hostOptionsFrom } from "./host-flags.ts";
+import { UsageError } from "./usage-error.ts";
 
-export class UsageError extends VmdedupError {}
+export { UsageError };
 
 export const RUN_FLAGS = {
   workload: { type: "string", short: "w" },
@@ -38,6 +40,18 @@ export const RUN_FLAGS = {
   "bits-per-round": { type: "string" },
   "write-latency": { type: "string" },
   rounds: { type: "string" },
+  // overcommitted hosts (host-flags.ts)
+  "host-mem": { type: "string" },
+  "min-free": { type: "string" },
+  "balloon-rate": { type: "string" },
+  "swap-device": { type: "string" },
+  swap: { type: "string" },
+  "compression-cache": { type: "string" },
+  "swap-victims": { type: "string" },
+  verify: { type: "boolean" },
+  "max-loss": { type: "string" },
+  "max-guests": { type: "string" },
+  jobs: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -141,6 +155,7 @@ export function simOptionsFrom(v: ParsedCommand["values"]): Omit<SimOptions, "wo
     oracleEverySec: oracle,
     calibrationPath: str("calibration"),
     ...mitigationFrom(v),
+    ...hostOptionsFrom(v),
   };
 }
 

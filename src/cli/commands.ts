@@ -6,9 +6,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { POLICIES, type Policy } from "../dedup/index.ts";
 import { runWithBaseline, UnavailableError, withBaseline, type RunProgress, type RunRequest } from "../experiments/index.ts";
-import { calibrate, fitWriteLatency, loadCalibration, loadWriteLatency, validateRunResult, WRITE_LATENCY_KEYS, type LatencyQuantiles, type RunResult, type RunSummary, type WriteLatencyCalibration } from "../sim/index.ts";
+import { calibrate, fitWriteLatency, HostMemoryExhaustedError, loadCalibration, loadWriteLatency, validateRunResult, WRITE_LATENCY_KEYS, type LatencyQuantiles, type RunResult, type RunSummary, type WriteLatencyCalibration } from "../sim/index.ts";
 import { measureKernelWriteLatency } from "../experiments/kernel-peer/write-latency-kernel.ts";
 import { KsmUnavailableError } from "../experiments/kernel-peer/ksm-sysfs.ts";
+import { cmdDensity } from "./density.ts";
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
 import { cmdAttack } from "./attack.ts";
 import { helpText } from "./help.ts";
@@ -53,16 +54,21 @@ async function cmdRun(v: Values): Promise<void> {
   const req: RunRequest = { ...simOptionsFrom(v), workload: spec, policy };
   const progress = bars();
   let result: RunResult;
+  const out0 = v.out as string | undefined;
   try {
     ({ result } = await runWithBaseline(req, {
       baseline: !v["no-baseline"],
-      progress: (which) => progress.start(which === "policy" ? `${spec.name}/${policy}` : `${spec.name}/none (baseline)`),
+      progress: (which) => progress.start(which === "policy" ? `${spec.name}/${policy}` : which === "baseline" ? `${spec.name}/none (baseline)` : `${spec.name}/${policy} (uncommitted host)`),
     }));
+  } catch (e) {
+    progress.end();
+    if (e instanceof HostMemoryExhaustedError && e.partial) return exhausted(e, out0 ?? `results/${spec.name}-${policy}-s${(e.partial as RunResult).seed}.json`);
+    throw e;
   } finally {
     progress.end();
   }
   validateRunResult(result);
-  const out = (v.out as string | undefined) ?? `results/${spec.name}-${policy}-s${result.seed}.json`;
+  const out = out0 ?? `results/${spec.name}-${policy}-s${result.seed}.json`;
   writeJson(out, result);
   const s = result.summary;
   console.log(
@@ -70,6 +76,19 @@ async function cmdRun(v: Values): Promise<void> {
       `oracle ${s.oracleSavablePct.toFixed(1)}%, efficiency ${fmt(s.efficiency)}, CoW breaks ${s.steadyCowBreaksPerSec.toFixed(0)}/s, ` +
       `throughput loss ${s.throughputLossPct === null ? "n/a" : s.throughputLossPct.toFixed(1) + "%"}, ${s.fullScans} full passes -> ${out}`,
   );
+  if (s.swapOuts !== undefined)
+    console.log(
+      `  host: overcommit loss ${s.overcommitLossPct == null ? "n/a" : s.overcommitLossPct.toFixed(1) + "%"}, swap-outs ${s.swapOuts}, swap-ins ${s.swapIns}, ` +
+        `compressed ${s.compressedPages}, frames freed by balloons ${s.balloonedPages}${v.verify ? ", --verify: every page as written" : ""}`,
+    );
+}
+
+/** The host ran out of everything: the partial document is written, the message printed, exit 1. */
+function exhausted(e: HostMemoryExhaustedError, out: string): void {
+  writeJson(out, e.partial);
+  console.error(`vmdedup: ${e.message}
+(partial result -> ${out})`);
+  process.exitCode = 1;
 }
 
 function cmdList(): void {
@@ -173,5 +192,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { summary: "a short run of a canned workload under every policy, prints a table", run: cmdDemo },
   attack: { summary: "the page-sharing timing side channel and covert channel under a policy and mitigation", run: cmdAttack },
   calibrate: { summary: "time the hv/dedup code paths here, write a calibration file (--write-latency F: the attack's write latencies on this host's KSM)", run: cmdCalibrate },
+  density: { summary: "how many guests fit on a host (--host-mem) per policy within --max-loss", run: cmdDensity },
   help: { summary: "this text", run: () => console.log(helpText()) },
 };

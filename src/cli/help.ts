@@ -23,6 +23,7 @@ Usage:
                        dump-core; --format raw|elf|kdump|xen overrides the magic) into a trace, one guest
                        per dump; --guest NAME=DUMP,DUMP... --every SECONDS for a time series;
                        --meta KEY=VALUE for metadata (workloads/traces/FORMAT.md)
+  bun run vmdedup density --workload W --host-mem SIZE --max-loss 5% [--json]   guests that fit per policy
   bun run vmdedup analyze DUMP...|F.vmtrace [--json] [--per-snapshot] [--charts DIR]   what merging duplicates
                        would save; --charts DIR draws sharing vs guest count and churn over time (PNG + SVG)
 ${VALIDATE_KERNEL_HELP}
@@ -63,6 +64,15 @@ run flags (default in brackets):
       --mitigation M         off | salted | zero-only | vusion | fixed-latency (README "Side channel") [off]
       --salt-groups N|LIST   salted: N groups round-robin, or one group per guest "0,0,1,2"   [one group per guest]
       --no-baseline          skip the extra run under policy none (no throughput loss figure)
+      --host-mem SIZE        overcommitted host: this much machine memory (also a spec's host.memory) [a frame per guest page]
+      --min-free SIZE        ESX minFree (states at 100/64/32/16% of it)                [6%/4%/2%/1% sliding scale]
+      --balloon-rate N       virtio-balloon 1 MiB requests per simulated second          [256]
+      --compression-cache S  compression cache per guest, share of its memory           [10%]
+      --swap SIZE            hypervisor swap                                            [all guest memory]
+      --swap-device D        nvme | ssd | hdd | <us> per 4 KiB read                     [nvme = 20us]
+      --swap-victims V       random (as ESX) | access (sampled access bits)             [random]
+      --verify               check every guest page's bytes at the end (exit 1 on a mismatch)
+  density flags: --workload W --host-mem SIZE [--max-loss 5%] [--max-guests 64] [--policies a,b] [--jobs N] [--json]
   -o, --out FILE             result JSON                                                [results/<workload>-<policy>-s<seed>.json]
 
 Savings are % of all guest memory: "incl. zero" counts pages merged onto the zero frame, "excl. zero" only

@@ -2,7 +2,7 @@
 /** The vmdedup command line: the commands of COMMANDS (commands.ts), the commands that parse their own flags (validate-kernel, import, analyze) and --help. Exit 2 on bad flags, a bad spec or a bad dump. */
 import { UnavailableError } from "../experiments/index.ts";
 import { InvalidArgumentError } from "../hypervisor/index.ts";
-import { WorkloadSpecError } from "../sim/index.ts";
+import { HostMemoryExhaustedError, VerifyError, WorkloadSpecError } from "../sim/index.ts";
 import { TraceInputError } from "../trace/index.ts";
 import { cmdAnalyze } from "./analyze.ts";
 import { parseCommand, UsageError } from "./args.ts";
@@ -28,6 +28,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof WorkloadSpecError || e instanceof InvalidArgumentError || e instanceof TraceInputError) {
       console.error(`vmdedup: ${e.message}\n(see vmdedup --help)`);
       return 2;
+    }
+    if (e instanceof VerifyError || e instanceof HostMemoryExhaustedError) {
+      console.error(`vmdedup: ${e.message}`);
+      return 1;
     }
     if (e instanceof UnavailableError) {
       console.error(`vmdedup: not available here: ${e.message}`);

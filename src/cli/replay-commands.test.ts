@@ -92,7 +92,7 @@ describe("vmdedup run --workload trace:PATH", () => {
       expect(spec.trace!.path).toBe(`workloads/traces/${name}.vmtrace`);
       expect(spec.name).toBe(`trace-${name}`);
       const list = await quiet(() => main(["list"]));
-      expect(list.out).toMatch(new RegExp(`trace:${name} +captured trace, replayed: 3 guests x 0.25 MiB, 1 snapshots over 0 s`));
+      expect(list.out).toMatch(new RegExp(`trace:${name} +captured trace, replayed: 3 guests x 64 pages \\(0.25 MiB\\); 1 snapshot over 0.0 s`));
     } finally {
       rmSync(shipped, { force: true });
     }

@@ -24,19 +24,38 @@ export function shippedTraces(): string[] {
   return readdirSync(dir).filter((f) => f.endsWith(".vmtrace")).map((f) => f.slice(0, -".vmtrace".length)).sort();
 }
 
-/** One line per shipped trace for `vmdedup list`: `trace:NAME` and what its header says. */
+/**
+ * One line per shipped trace for `vmdedup list`: `trace:NAME`, what ran in the guests, guests x pages
+ * (MiB), snapshots over the trace's length, and the source in short (the capture's accelerator, QEMU
+ * and guest kernel; the whole command and package versions are in meta.source and FORMAT.md).
+ */
 export function shippedTraceLines(): { name: string; description: string }[] {
   return shippedTraces().map((n) => {
     try {
       const h = new TraceReader(join(REPO_ROOT, TRACES_DIR, `${n}.vmtrace`)).header;
       const g = h.guests[0]!;
-      const what = [h.meta.workload && `workload ${h.meta.workload}`, `${h.guests.length} guests x ${(g.pageCount * 4096) / 2 ** 20} MiB`,
-        `${h.snapshots} snapshots over ${g.timesSec[g.timesSec.length - 1]} s`, h.meta.source].filter(Boolean).join(", ");
-      return { name: `trace:${n}`, description: `captured trace, replayed: ${what}` };
+      const m = h.meta;
+      const lengthSec = Math.max(...h.guests.map((x) => x.timesSec[x.timesSec.length - 1]! - x.timesSec[0]!));
+      const pages = h.guests.every((x) => x.pageCount === g.pageCount) ? `${g.pageCount.toLocaleString("en-US")} pages (${(g.pageCount * 4096) / 2 ** 20} MiB)` : "pages differ per guest";
+      const source = [m.source?.startsWith("bun run capture") ? "bun run capture" : m.source?.split(";")[0], m.accelerator && `${m.accelerator.toUpperCase()}${m.tcgSlowdown ? ` (${m.tcgSlowdown}x slower)` : ""}`,
+        m.qemuVersion && m.qemuVersion.match(/QEMU emulator version [^ ]+/)?.[0]?.replace("QEMU emulator version", "QEMU"), m.guestKernel && `guest ${m.guestKernel}`].filter(Boolean).join(", ");
+      const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+      const what = [`${plural(h.guests.length, "guest")} x ${pages}`, `${plural(h.snapshots, "snapshot")} over ${lengthSec.toFixed(1)} s`, source && `source: ${source}`].filter(Boolean).join("; ");
+      return { name: `trace:${n}`, description: `captured trace, replayed${m.workload ? ` (${m.workload})` : ""}: ${what}` };
     } catch (e) {
       return { name: `trace:${n}`, description: `unreadable trace: ${(e as Error).message}` };
     }
   });
+}
+
+/** The shipped traces as replay specs (trace-NAME), sorted by name. */
+export function shippedTraceSpecs(): WorkloadSpec[] {
+  return shippedTraces().map((n) => traceWorkloadFromArg(n));
+}
+
+/** What gate tier 1 runs: the canned workloads, then the shipped traces (src/gate/tier1-exact.ts sizes each). */
+export function gateCatalog(): WorkloadCatalog {
+  return catalogOf([...CANNED.names().map((n) => CANNED.get(n)), ...shippedTraceSpecs()]);
 }
 
 /**

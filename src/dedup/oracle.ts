@@ -16,11 +16,12 @@ export interface MaxSharing {
 export function maxSharing(hv: Hypervisor): MaxSharing {
   const m = hv.memory;
   const sf = hv.pageTable.slotFrame;
-  const seenFrame = new Map<number, boolean>(); // frame -> is zero content
-  const byHash = new Map<bigint, number[]>(); // hash -> representative frames of distinct contents
+  // typed arrays, not Maps: per frame 1 byte (0 unseen, 1 non-zero, 2 zero content), and an
+  // open-addressing table of distinct contents (hash hi, lo, representative frame) at <= 50% load
+  const seenFrame = new Uint8Array(m.frames + 1);
+  const table = new DistinctTable();
   let populated = 0;
   let zero = 0;
-  let distinct = 0;
   for (const g of hv.guests) {
     for (let gfn = 0; gfn < g.pages; gfn++) {
       const f = sf[g.slotBase + gfn]!;
@@ -30,28 +31,21 @@ export function maxSharing(hv: Hypervisor): MaxSharing {
         zero++;
         continue;
       }
-      const known = seenFrame.get(f);
-      if (known !== undefined) {
-        if (known) zero++;
+      const known = seenFrame[f]!;
+      if (known !== 0) {
+        if (known === 2) zero++;
         continue;
       }
       const isZero = m.isZeroFrameContent(f);
-      seenFrame.set(f, isZero);
+      seenFrame[f] = isZero ? 2 : 1;
       if (isZero) {
         zero++;
         continue;
       }
-      const h = Bun.hash.xxHash3(m.view(f));
-      const reps = byHash.get(h);
-      if (!reps) {
-        byHash.set(h, [f]);
-        distinct++;
-      } else if (!reps.some((r) => m.framesEqual(r, f))) {
-        reps.push(f);
-        distinct++;
-      }
+      table.add(Bun.hash.xxHash3(m.view(f)), f, m);
     }
   }
+  const distinct = table.count;
   return {
     populatedPages: populated,
     zeroPages: zero,
@@ -59,4 +53,51 @@ export function maxSharing(hv: Hypervisor): MaxSharing {
     savablePages: populated - distinct,
     savablePagesExclZero: populated - zero - distinct,
   };
+}
+
+/** Distinct contents by 64-bit hash; equal hashes are told apart by the bytes (each distinct content one entry). */
+class DistinctTable {
+  count = 0;
+  private hi = new Uint32Array(1024);
+  private lo = new Uint32Array(1024);
+  private rep = new Int32Array(1024).fill(-1);
+
+  /** Adds frame f's content unless an equal one is present. */
+  add(h: bigint, f: number, m: Hypervisor["memory"]): void {
+    const lo = Number(h & 0xffffffffn) >>> 0;
+    const hi = Number(h >> 32n) >>> 0;
+    const mask = this.rep.length - 1;
+    for (let i = slotOf(hi, lo, mask); ; i = (i + 1) & mask) {
+      const r = this.rep[i]!;
+      if (r < 0) {
+        this.hi[i] = hi;
+        this.lo[i] = lo;
+        this.rep[i] = f;
+        if (++this.count * 2 > this.rep.length) this.grow();
+        return;
+      }
+      if (this.hi[i] === hi && this.lo[i] === lo && m.framesEqual(r, f)) return;
+    }
+  }
+
+  private grow(): void {
+    const { hi, lo, rep } = this;
+    const n = rep.length * 2;
+    this.hi = new Uint32Array(n);
+    this.lo = new Uint32Array(n);
+    this.rep = new Int32Array(n).fill(-1);
+    const mask = n - 1;
+    for (let k = 0; k < rep.length; k++) {
+      if (rep[k]! < 0) continue;
+      let i = slotOf(hi[k]!, lo[k]!, mask);
+      while (this.rep[i]! >= 0) i = (i + 1) & mask;
+      this.hi[i] = hi[k]!;
+      this.lo[i] = lo[k]!;
+      this.rep[i] = rep[k]!;
+    }
+  }
+}
+
+function slotOf(hi: number, lo: number, mask: number): number {
+  return (Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> 0) & mask;
 }

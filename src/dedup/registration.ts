@@ -1,10 +1,11 @@
 /**
  * Which page slots a scanner may merge (MADV_MERGEABLE, or every page with mergeAny): one byte
  * per slot, grown with the page table. Built before the scanner and shared with its VisitOrder.
+ * The bytes live in a SharedArrayBuffer (partition workers read them in place).
  */
 export class Registration {
   /** 1 = registered, 0 = not; indexed by page slot (hv.pageTable). */
-  registered = new Uint8Array(0);
+  registered: Uint8Array = new Uint8Array(new SharedArrayBuffer(0));
   /** Registered slots: +1 / -1 as set() flips a slot's byte. */
   private nRegistered = 0;
 
@@ -15,7 +16,7 @@ export class Registration {
   /** Grows to at least `capacity` slots (doubling); returns the new length. */
   grow(capacity: number): number {
     if (this.registered.length >= capacity) return this.registered.length;
-    const r = new Uint8Array(Math.max(capacity, this.registered.length * 2));
+    const r = new Uint8Array(new SharedArrayBuffer(Math.max(capacity, this.registered.length * 2)));
     r.set(this.registered);
     this.registered = r;
     return r.length;

@@ -15,6 +15,7 @@
  */
 import { POLICIES, type Policy } from "../dedup/index.ts";
 import type { GuestMode } from "../hypervisor/index.ts";
+import { hasHost, uncommittedRequest, withUncommitted } from "./overcommit.ts";
 import { runSimulation, type Measured, type OracleSeries, type RunResult, type RunSummary, type SimOptions, type TimeSeries, type WorkloadSpec } from "../sim/index.ts";
 
 /** What to simulate: the simulator's options with the workload as a spec object (from a WorkloadCatalog). */
@@ -42,11 +43,21 @@ export interface RunRecord {
   series: TimeSeries;
   oracle: OracleSeries;
   /** Wall-clock figures (machine-dependent); everything else is deterministic. */
-  measured: Measured;
+  measured: RunMeasured;
 }
+
+/** A run's wall-clock figures; `concurrentJobs`: the most simulations that ran at once (this one included) while it ran (1: alone). */
+export type RunMeasured = Measured & { concurrentJobs: number };
 
 /** "<workload>/<policy>/w<workers>": a run's name in suites, progress lines and skip lists. */
 export const runId = (workload: string, policy: string, workers: number): string => `${workload}/${policy}/w${workers}`;
+
+/** A request's name in progress lines and job errors: its runId, then guests, scan rate and PV when given. */
+export function requestLabel(req: RunRequest): string {
+  const pv = req.workload.families.every((f) => f.mode === "pv");
+  const extra = [req.guests === undefined ? "" : `${req.guests} guests`, req.pagesToScan === undefined ? "" : `pagesToScan ${req.pagesToScan}`, pv ? "PV" : ""].filter(Boolean);
+  return `${runId(req.workload.name, req.policy, req.workers ?? 0)}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
 
 /** Runs one simulation, then releases its machine memory (SharedArrayBuffers) before the next. */
 export async function runOnce(req: RunRequest, onProgress?: RunProgress): Promise<RunResult> {
@@ -76,6 +87,8 @@ export interface BaselinedRun {
   result: RunResult;
   /** The none run; null when the policy is none itself or no baseline was asked for. */
   baseline: RunResult | null;
+  /** On a host with a size: the same run on an uncommitted host (overcommit.ts), which overcommitLossPct is judged against; else null. */
+  uncommitted?: RunResult | null;
 }
 
 /**
@@ -84,12 +97,15 @@ export interface BaselinedRun {
  */
 export async function runWithBaseline(
   req: RunRequest,
-  o: { baseline?: boolean; progress?: (which: "policy" | "baseline") => RunProgress | undefined } = {},
+  o: { baseline?: boolean; progress?: (which: "policy" | "baseline" | "uncommitted") => RunProgress | undefined } = {},
 ): Promise<BaselinedRun> {
   const result = await runOnce(req, o.progress?.("policy"));
-  if (req.policy === "none" || o.baseline === false) return { result, baseline: null };
+  // on a host with a size, the same run on an uncommitted host gives overcommitLossPct
+  const uncommitted = hasHost(req) ? await runOnce(uncommittedRequest(req), o.progress?.("uncommitted")) : null;
+  const judged = uncommitted ? withUncommitted(result, uncommitted) : result;
+  if (req.policy === "none" || o.baseline === false) return { result: judged, baseline: null, ...(uncommitted ? { uncommitted } : {}) };
   const baseline = await runOnce(baselineRequest(req), o.progress?.("baseline"));
-  return { result: withBaseline(result, baseline), baseline };
+  return { result: withBaseline(judged, baseline), baseline, ...(uncommitted ? { uncommitted } : {}) };
 }
 
 /** The record of a run made from `req` (the request gives the scan rate as asked: null when left to the default). */
@@ -109,7 +125,7 @@ export function recordOf(r: RunResult, req: Pick<RunRequest, "pagesToScan" | "sl
     summary: r.summary,
     series: r.series,
     oracle: r.oracle,
-    measured: r.measured,
+    measured: { ...r.measured, concurrentJobs: (r.measured as Partial<RunMeasured>).concurrentJobs ?? 1 },
   };
 }
 

@@ -6,8 +6,9 @@ import { POLICIES } from "../dedup/index.ts";
 import { CANNED_WORKLOADS } from "../../workloads/index.ts";
 import type { Policy } from "../dedup/index.ts";
 import { catalogOf } from "../experiments/index.ts";
+import { readdirSync } from "node:fs";
 import { runSimulation } from "../sim/index.ts";
-import { collectExact, compareExact, extractRun, diffTable, readBaseline, runExactTier, writeBaseline, type ExactBaseline } from "./tier1-exact.ts";
+import { collectExact, compareExact, extractRun, diffTable, readBaseline, runExactTier, TRACE_EXACT_CONFIG, writeBaseline, type ExactBaseline } from "./tier1-exact.ts";
 
 const COMMITTED = join(import.meta.dir, "../../results/baseline.json");
 const catalog = catalogOf(CANNED_WORKLOADS);
@@ -22,8 +23,16 @@ describe("gate tier 1 (exact)", () => {
     expect(fresh.runs.map((r) => `${r.workload}/${r.policy}`)).toEqual(["idle/vmdedup", "idle/ksm", "kernel-build/vmdedup", "kernel-build/ksm"]);
     expect(compareExact(fresh, await collectExact(SUBSET))).toEqual([]);
     const committed = readBaseline(COMMITTED);
-    // the committed baseline holds every canned workload x every policy ...
-    expect(committed.runs.map((r) => `${r.workload}/${r.policy}`).sort()).toEqual(catalog.names().flatMap((w) => POLICIES.map((p) => `${w}/${p}`)).sort());
+    // the committed baseline holds every canned workload and every shipped trace (trace-NAME) x every policy ...
+    const traces = readdirSync(join(import.meta.dir, "../../workloads/traces")).filter((f) => f.endsWith(".vmtrace")).map((f) => `trace-${f.slice(0, -8)}`);
+    expect(traces.length).toBeGreaterThanOrEqual(3);
+    expect(committed.runs.map((r) => `${r.workload}/${r.policy}`).sort()).toEqual([...catalog.names(), ...traces].flatMap((w) => POLICIES.map((p) => `${w}/${p}`)).sort());
+    // ... the traces replayed for TRACE_EXACT_CONFIG.durationSec (their first guests at their captured size) ...
+    for (const r of committed.runs.filter((x) => x.workload.startsWith("trace-"))) {
+      expect(r.checkpoints.at(-1)!.tSec).toBe(TRACE_EXACT_CONFIG.durationSec);
+      expect(r.checkpoints.at(-1)!.populatedPages as number).toBeGreaterThan(TRACE_EXACT_CONFIG.guests * 0.3 * 65536);
+      expect(r.checkpoints.at(-1)!.populatedPages as number).toBeLessThan(TRACE_EXACT_CONFIG.guests * 65536);
+    }
     // ... and these four runs of it are what this tree produces now
     const same = { ...committed, runs: committed.runs.filter((r) => SUBSET.workloads.includes(r.workload) && SUBSET.policies.includes(r.policy as Policy)) };
     expect(compareExact(same, fresh)).toEqual([]);

@@ -3,8 +3,12 @@
  * (results/baseline.json).
  *
  * Every canned workload x every policy runs through the simulation driver on a small fixed
- * configuration (EXACT_CONFIG: 2 guests of 16 MiB, 30 simulated seconds, seed 1; about 15 s of
- * wall time in all on this 2-core machine). The driver is deterministic for a seed and reads
+ * configuration (EXACT_CONFIG: 2 guests of 16 MiB, 30 simulated seconds, seed 1; about 8 s of
+ * wall time in all on this 2-core machine), and every shipped trace (trace-<name>, in the catalog
+ * scripts/gate.ts passes) x every policy as a replay of its first TRACE_EXACT_CONFIG.guests guests
+ * at their captured size (256 MiB) over the first TRACE_EXACT_CONFIG.durationSec seconds: the
+ * captures' start-up (content read in, the host's zero-page remap, the first steady interval), at
+ * about 1 s of wall time per run instead of ~3 s for all 3 guests over 60 s. The driver is deterministic for a seed and reads
  * the wall clock only for `measured`, which is left out. From each run the baseline keeps:
  *   - checkpoints: every sample of the time series (every 5 simulated seconds): savings, frames
  *     used, pages shared/sharing, cumulative CoW breaks, pages scanned, full scans, scanner CPU
@@ -14,13 +18,17 @@
  *   - digest: xxHash3 of the whole deterministic result (everything but `measured`), so a change
  *     anywhere else in the document (other series values, options, calibration) fails too;
  *     citations and descriptions (keys description/source/sources) are left out of it.
+ * The runs are independent: with a JobPool of N (--jobs) they run N at once, gathered in list
+ * order (workload, then policy), so the result is the same for any N. With --shard i/N a shard
+ * makes every N-th run of that list and compares those runs (shard 1 also reports baseline runs
+ * the list no longer has); the shards together check what one unsharded tier checks.
  * Comparison flattens both documents to "key -> value" maps (run "workload/policy", then the
  * field path) and lists every key whose value differs, appeared or disappeared.
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { POLICIES, type Policy } from "../dedup/index.ts";
-import { runOnce, type WorkloadCatalog } from "../experiments/index.ts";
+import { inShard, JobPool, requestLabel, runsWallClock, shardLabel, type RunRequest, type Shard, type WorkloadCatalog } from "../experiments/index.ts";
 import type { RunResult } from "../sim/index.ts";
 import type { TierVerdict } from "./verdict.ts";
 import { table } from "./verdict.ts";
@@ -35,6 +43,9 @@ export const EXACT_CONFIG = {
   sampleEverySec: 5,
   oracleEverySec: 5,
 } as const;
+
+/** A replayed trace in tier 1: its first 2 guests (a trace's guests have their captured size), 20 s; seed and sampling as EXACT_CONFIG. */
+export const TRACE_EXACT_CONFIG = { guests: 2, durationSec: 20 } as const;
 
 export type Scalar = number | string | boolean | null;
 
@@ -101,23 +112,42 @@ export function extractRun(r: RunResult): ExactRun {
   return { workload: r.workload.name, policy: r.options.policy, checkpoints, summary, digest };
 }
 
-/** Runs every workload x policy on EXACT_CONFIG (default: every workload of the catalog, all policies). */
-export async function collectExact(
-  opts: { catalog: WorkloadCatalog; workloads?: readonly string[]; policies?: readonly Policy[]; onRun?: (name: string) => void },
-): Promise<ExactBaseline> {
+export interface ExactOptions {
+  catalog: WorkloadCatalog;
+  workloads?: readonly string[];
+  policies?: readonly Policy[];
+  onRun?: (name: string) => void;
+  /** Where the runs are made (default: one at a time in this thread). */
+  pool?: JobPool;
+  /** Make only this shard's runs. */
+  shard?: Shard;
+}
+
+/** The tier's fixed list: "workload/policy" of every workload x policy, in order. */
+export const exactList = (o: Pick<ExactOptions, "catalog" | "workloads" | "policies">): { workload: string; policy: Policy }[] =>
+  (o.workloads ?? o.catalog.names()).flatMap((workload) => (o.policies ?? POLICIES).map((policy) => ({ workload, policy })));
+
+/** Runs every workload x policy on EXACT_CONFIG (default: every workload of the catalog, all policies), or a shard's part of them. */
+export async function collectExact(opts: ExactOptions): Promise<ExactBaseline> {
   const c = EXACT_CONFIG;
+  const pool = opts.pool ?? new JobPool({ jobs: 1 });
+  const mine = exactList(opts).filter((_, i) => inShard(i, opts.shard));
+  const made = mine.map(({ workload, policy }) => {
+    const spec = opts.catalog.get(workload);
+    // a replayed trace keeps its guests' size: its first TRACE_EXACT_CONFIG.guests guests, shorter
+    const size = spec.trace ? { guests: TRACE_EXACT_CONFIG.guests, durationSec: TRACE_EXACT_CONFIG.durationSec } : { guests: c.guests, guestMem: c.guestMemBytes, durationSec: c.durationSec };
+    const req: RunRequest = { workload: spec, policy, seed: c.seed, ...size, sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec };
+    let started = false;
+    const announce = () => {
+      if (!started) opts.onRun?.(`${workload}/${policy}`);
+      started = true;
+    };
+    return pool.run({ kind: "run", id: requestLabel(req), req }, announce);
+  });
+  for (const p of made) p.catch(() => {}); // failures are thrown below, in list order
   const runs: ExactRun[] = [];
-  for (const workload of opts.workloads ?? opts.catalog.names()) {
-    for (const policy of opts.policies ?? POLICIES) {
-      opts.onRun?.(`${workload}/${policy}`);
-      const r = await runOnce({
-        workload: opts.catalog.get(workload), policy, seed: c.seed, guests: c.guests, guestMem: c.guestMemBytes,
-        durationSec: c.durationSec, sampleEverySec: c.sampleEverySec, oracleEverySec: c.oracleEverySec,
-      });
-      runs.push(extractRun(r));
-    }
-  }
-  return { schema: BASELINE_SCHEMA, note: "gate tier 1 (scripts/gate.ts): rewrite with `bun run gate --update`; say why in the commit", config: { ...c }, runs };
+  for (const p of made) runs.push(extractRun(await p));
+  return { schema: BASELINE_SCHEMA, note: "gate tier 1 (scripts/gate.ts): rewrite with `bun run gate --update`; say why in the commit", config: { ...c, traceGuests: TRACE_EXACT_CONFIG.guests, traceDurationSec: TRACE_EXACT_CONFIG.durationSec }, runs };
 }
 
 function flatten(doc: ExactBaseline): Map<string, { run: string; at: string; field: string; value: Scalar }> {
@@ -173,17 +203,27 @@ export function diffTable(diffs: readonly ExactDiff[], limit = 40): string[] {
   return lines;
 }
 
+/** The part of `baseline` a shard checks: its runs of the list, and (shard 1) the baseline's runs the list does not have. */
+export function baselineForShard(baseline: ExactBaseline, o: Pick<ExactOptions, "catalog" | "workloads" | "policies">, shard: Shard): ExactBaseline {
+  const list = exactList(o).map((x) => `${x.workload}/${x.policy}`);
+  const mine = new Set(list.filter((_, i) => inShard(i, shard)));
+  const keep = (name: string) => mine.has(name) || (runsWallClock(shard) && !list.includes(name));
+  return { ...baseline, runs: baseline.runs.filter((r) => keep(`${r.workload}/${r.policy}`)) };
+}
+
 /** Tier 1 as the gate runs it; `update` rewrites the baseline instead of comparing. */
 export async function runExactTier(o: {
   baselinePath: string;
   label?: string;
   update?: boolean;
-  /** The workloads to run (the canned ones, passed in by scripts/gate.ts). */
+  /** The workloads to run (the canned ones and the shipped traces, passed in by scripts/gate.ts). */
   catalog: WorkloadCatalog;
   /** Subsets (tests); the gate runs all workloads and policies. */
   workloads?: readonly string[];
   policies?: readonly Policy[];
   onRun?: (name: string) => void;
+  pool?: JobPool;
+  shard?: Shard;
 }): Promise<TierVerdict> {
   const t0 = performance.now();
   const label = o.label ?? o.baselinePath;
@@ -199,7 +239,7 @@ export async function runExactTier(o: {
   }
   let current: ExactBaseline;
   try {
-    current = await collectExact({ catalog: o.catalog, workloads: o.workloads, policies: o.policies, onRun: o.onRun });
+    current = await collectExact({ catalog: o.catalog, workloads: o.workloads, policies: o.policies, onRun: o.onRun, pool: o.pool, shard: o.shard });
   } catch (e) {
     return { name, status: "fail", couldNotRun: true, summary: `a simulation failed: ${(e as Error).stack ?? e}`, wallSec: wall(), report: [] };
   }
@@ -207,9 +247,10 @@ export async function runExactTier(o: {
     writeBaseline(o.baselinePath, current);
     return { name, status: "pass", summary: `baseline rewritten: ${label} (${current.runs.length} runs)`, wallSec: wall(), report: [] };
   }
-  const diffs = compareExact(baseline!, current);
-  const details = { runs: current.runs.length, differences: diffs.length, diffs: diffs.slice(0, 200) };
+  const diffs = compareExact(o.shard ? baselineForShard(baseline!, o, o.shard) : baseline!, current);
+  const part = o.shard ? `shard ${shardLabel(o.shard)}: ` : "";
+  const details = { runs: current.runs.length, differences: diffs.length, diffs: diffs.slice(0, 200), ...(o.shard ? { shard: o.shard } : {}) };
   if (diffs.length > 0)
-    return { name, status: "fail", summary: `${diffs.length} values differ from ${label}`, details, wallSec: wall(), report: diffTable(diffs) };
-  return { name, status: "pass", summary: `${current.runs.length} runs (workload x policy) identical to ${label}`, details, wallSec: wall(), report: [] };
+    return { name, status: "fail", summary: `${part}${diffs.length} values differ from ${label}`, details, wallSec: wall(), report: diffTable(diffs) };
+  return { name, status: "pass", summary: `${part}${current.runs.length} runs (workload x policy) identical to ${label}`, details, wallSec: wall(), report: [] };
 }

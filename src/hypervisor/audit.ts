@@ -3,7 +3,7 @@
  * mem_sharing audit, and throws AuditError naming the first one broken:
  *  - each frame's refcount equals the length of its reverse map, and every slot on that list
  *    maps the frame and belongs to a live guest; the list's prev/next links agree;
- *  - FREE frames have no mapping and are on the free list exactly once; nothing else is on it;
+ *  - FREE and RESERVED (compression cache) frames have no mapping and are on the free list exactly once; nothing else is on it;
  *  - a frame mapped by two or more pages is SHARED (read-only); PRIVATE frames have one mapping;
  *  - the zero frame holds zeros and its refcount equals zeroMapped;
  *  - every populated page slot is on its frame's list (counted: the sum of refcounts equals the
@@ -27,6 +27,7 @@ export function auditHypervisor(hv: Hypervisor): void {
   let sharingMappings = 0;
   let used = 0;
   let mappedTotal = 0;
+  let reserved = 0;
   for (let f = 0; f < total; f++) {
     const state = m.frameState[f]!;
     const rc = m.frameRefcount[f]!;
@@ -48,8 +49,9 @@ export function auditHypervisor(hv: Hypervisor): void {
       if (!m.isZeroFrameContent(f)) fail(`zero frame ${f} holds non-zero bytes`);
       continue;
     }
-    if (state === FrameState.FREE) {
-      if (rc !== 0) fail(`free frame ${f} has refcount ${rc}`);
+    if (state === FrameState.FREE || state === FrameState.RESERVED) {
+      if (rc !== 0) fail(`${state === FrameState.FREE ? "free" : "reserved"} frame ${f} has refcount ${rc}`);
+      if (state === FrameState.RESERVED) reserved++;
       continue;
     }
     used++;
@@ -70,7 +72,7 @@ export function auditHypervisor(hv: Hypervisor): void {
     seen[f] = 1;
     if (m.frameState[f] !== FrameState.FREE) fail(`frame ${f} is on the free list but in state ${m.frameState[f]}`);
   }
-  if (m.freeCount !== m.frames - used) fail(`free list holds ${m.freeCount} frames but ${m.frames - used} frames are free`);
+  if (m.freeCount !== m.frames - used - reserved) fail(`free list holds ${m.freeCount} frames but ${m.frames - used - reserved} frames are free`);
   // page slots
   let populated = 0;
   for (const g of hv.guests) {
@@ -79,7 +81,7 @@ export function auditHypervisor(hv: Hypervisor): void {
       if (f >= 0) {
         populated++;
         if (f > hv.zeroFrame) fail(`${g.name} gfn ${gfn} maps frame ${f}, outside machine memory`);
-        if (f !== hv.zeroFrame && m.frameState[f] === FrameState.FREE) fail(`${g.name} gfn ${gfn} maps free frame ${f}`);
+        if (f !== hv.zeroFrame && (m.frameState[f] === FrameState.FREE || m.frameState[f] === FrameState.RESERVED)) fail(`${g.name} gfn ${gfn} maps free or reserved frame ${f}`);
       }
       if (g.mode === "pv" && g.frameTable[gfn] !== f)
         fail(`PV guest ${g.name} gfn ${gfn}: frame table holds ${g.frameTable[gfn]}, p2m holds ${f}`);

@@ -20,6 +20,9 @@ export class OutOfMachineMemoryError extends VmdedupError {
   }
 }
 
+/** A read or write of a page whose frame the hypervisor took (swapped or compressed): bring it back first (hv.host.bringBack). */
+export class PageNotPresentError extends InvalidArgumentError {}
+
 /** `hv.audit()` found a broken invariant; the message names the first one. */
 export class AuditError extends VmdedupError {}
 

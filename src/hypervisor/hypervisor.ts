@@ -27,12 +27,13 @@
  * Counters are kept incrementally (sharedFrames, sharingMappings, zeroMapped, populatedPages)
  * so stats() is O(1); audit() recomputes them all from scratch.
  */
-import { InvalidArgumentError, OutOfMachineMemoryError, VmdedupError } from "./errors.ts";
+import { InvalidArgumentError, OutOfMachineMemoryError, PageNotPresentError, VmdedupError } from "./errors.ts";
 import { Guest, type GuestOptions } from "./guest.ts";
 import { FrameState, MachineMemory, PAGE_SIZE, ZERO_PAGE } from "./machine-memory.ts";
 import { PageTable } from "./page-table.ts";
 import { FrameMapper } from "./frame-mapper.ts";
 import { auditHypervisor } from "./audit.ts";
+import { auditHostSlots, HostPaging } from "./host-slots.ts";
 
 export interface HypervisorOptions {
   frames: number;
@@ -65,6 +66,10 @@ export interface HypervisorStats {
   cowCopies: number;
   /** PV page-table entries rewritten because an existing mapping moved (share, mapZero, CoW, unshare), since creation. */
   ptUpdates: number;
+  /** Host paging (host-slots.ts): pool frames RESERVED for compression caches; live pages in swap / cache slots; cache bytes. */
+  framesReserved: number; swappedPages: number; compressedPages: number; cacheBytes: number;
+  /** Since creation: pages moved to swap / to a cache, and brought back from each. */
+  swapOuts: number; compressions: number; swapIns: number; decompressions: number;
 }
 
 /** Largest pool accepted: 64 GiB of 4 KiB frames. */
@@ -84,6 +89,8 @@ export class Hypervisor {
   private nGuestEpoch = 0;
   /** The mapping primitives and the paging counters they keep (frame-mapper.ts). */
   private readonly map: FrameMapper;
+  /** Swap and compression-cache slots of pages whose frames were taken (host-slots.ts; @internal for reclaim policies). */
+  readonly host: HostPaging;
 
   constructor(opts: HypervisorOptions) {
     const frames = opts?.frames;
@@ -95,6 +102,7 @@ export class Hypervisor {
     this.memory = new MachineMemory(frames);
     this.zeroFrame = this.memory.zeroFrame;
     this.map = new FrameMapper(this.memory, this.pageTable, this.guestById);
+    this.host = new HostPaging(this.memory, this.pageTable, this.map);
   }
 
   get populatedPages(): number {
@@ -149,10 +157,12 @@ export class Hypervisor {
     for (let gfn = 0; gfn < g.pages; gfn++) {
       const slot = g.slotBase + gfn;
       const f = sf[slot]!;
-      if (f < 0) continue;
-      this.map.unmapSlot(slot, f);
-      sf[slot] = -1;
-      this.map.populated--;
+      if (f < 0) this.host.dropSlot(slot);
+      else {
+        this.map.unmapSlot(slot, f);
+        sf[slot] = -1;
+        this.map.populated--;
+      }
     }
     g.destroyed = true;
     this.liveGuests = this.liveGuests.filter((x) => x !== g);
@@ -179,6 +189,12 @@ export class Hypervisor {
       throw new InvalidArgumentError(`offset ${offset} + length ${length} runs past the ${PAGE_SIZE}-byte page`);
   }
 
+  /** A page whose frame was taken (swap, compression cache) must be brought back (hv.host.bringBack) before it is read or written. */
+  private checkPresent(g: Guest, gfn: number, slot: number): void {
+    if (this.pageTable.slotHost[slot]! >= 0)
+      throw new PageNotPresentError(`${g.name} gfn ${gfn} is ${this.host.store[this.pageTable.slotHost[slot]!] === 1 ? "swapped out" : "compressed"}: bring it back first`);
+  }
+
   private needFrames(n: number, what: string): void {
     if (n > this.memory.freeCount)
       throw new OutOfMachineMemoryError(
@@ -199,6 +215,7 @@ export class Hypervisor {
     const slot = g.slotBase + gfn;
     let f = this.pageTable.slotFrame[slot]!;
     if (f < 0) {
+      this.checkPresent(g, gfn, slot);
       this.needFrames(1, `populating ${g.name} gfn ${gfn}`);
       f = m.allocFrame();
       if (bytes.length !== PAGE_SIZE) m.zeroFill(f);
@@ -232,8 +249,10 @@ export class Hypervisor {
     this.checkSpan(offset, length);
     if (!(out instanceof Uint8Array) || out.length < length) throw new InvalidArgumentError(`out must be a Uint8Array of at least ${length} bytes`);
     const f = this.pageTable.slotFrame[g.slotBase + gfn]!;
-    if (f < 0) out.fill(0, 0, length);
-    else {
+    if (f < 0) {
+      this.checkPresent(g, gfn, g.slotBase + gfn);
+      out.fill(0, 0, length);
+    } else {
       const off = this.memory.byteOffset(f) + offset;
       out.set(this.memory.segmentOf(f).subarray(off, off + length));
     }
@@ -250,7 +269,10 @@ export class Hypervisor {
     for (let i = 0; i < count; i++) {
       const slot = g.slotBase + gfn + i;
       const f = sf[slot]!;
-      if (f < 0) continue;
+      if (f < 0) {
+        this.host.dropSlot(slot); // a swapped or compressed page ballooned: its content is discarded
+        continue;
+      }
       this.map.unmapSlot(slot, f);
       sf[slot] = -1;
       this.map.populated--;
@@ -375,9 +397,10 @@ export class Hypervisor {
     let guestPages = 0;
     for (const g of this.liveGuests) guestPages += g.pages;
     const m = this.memory;
+    const hp = this.host;
     return {
       framesTotal: m.frames,
-      framesUsed: m.frames - m.freeCount,
+      framesUsed: m.frames - m.freeCount - hp.reservedFrames,
       framesFree: m.freeCount,
       guestPages,
       populatedPages: this.map.populated,
@@ -387,12 +410,15 @@ export class Hypervisor {
       cowBreaks: this.map.cowBreaks,
       cowCopies: this.map.cowCopies,
       ptUpdates: this.map.ptUpdates,
+      framesReserved: hp.reservedFrames, swappedPages: hp.swappedPages, compressedPages: hp.compressedPages, cacheBytes: hp.cacheBytesUsed,
+      swapOuts: hp.swapOuts, compressions: hp.compressions, swapIns: hp.swapIns, decompressions: hp.decompressions,
     };
   }
 
   /** Throws AuditError naming the first broken invariant. */
   audit(): void {
     auditHypervisor(this);
+    auditHostSlots(this.host, this.memory, this.pageTable, this.liveGuests, this.guestById.filter((g) => g.destroyed));
   }
 
   /** The guest that owns a page slot (cold path helper for scanners and reports). */

@@ -27,7 +27,8 @@ export const SEGMENT_FRAME_SHIFT = 18;
 export const SEGMENT_FRAMES = 1 << SEGMENT_FRAME_SHIFT;
 const SEGMENT_FRAME_MASK = SEGMENT_FRAMES - 1;
 
-export const FrameState = { FREE: 0, PRIVATE: 1, SHARED: 2, ZERO: 3 } as const;
+/** RESERVED: taken out of the pool for a compression cache (host-slots.ts), no mapping. */
+export const FrameState = { FREE: 0, PRIVATE: 1, SHARED: 2, ZERO: 3, RESERVED: 4 } as const;
 export type FrameStateValue = (typeof FrameState)[keyof typeof FrameState];
 
 /** What a worker needs to read frames in place: the segment buffers and the generation array. */

@@ -7,12 +7,16 @@
  *   guest-throughput          guest operations/s per workload with each policy, as % of without (none)
  *   throughput-loss           the same as a loss in %, to show small differences
  *   cow-breaks-<workload>     CoW breaks per simulated second, for workloads that keep breaking
+ *   host-memory-<workload>,   a matrix run on an overcommitted host (cow-storm's spec has one):
+ *   host-pressure-<workload>  memory held by reclamation, and state / stall / throughput, over time
+ *   density                   guests that fit per policy (the document's density section)
  *   security-*-<workload>     the side channel per policy x mitigation (security-charts.ts)
  * Matrix runs (one worker count) give the per-policy charts; worker-sweep runs the worker chart.
  * Sized for one paper column (3.3 in, 8 pt text; PNG at 300 dpi) so they stay readable there.
  */
 import { POLICIES } from "../dedup/index.ts";
 import { paperFigureSize, POLICY_COLORS, SINGLE_COLUMN_WIDTH_IN, DOUBLE_COLUMN_WIDTH_IN, type ChartSpec, type PolicyName, type Series } from "./chart-spec.ts";
+import { densityChart, hostTimeSeriesCharts } from "./overcommit-charts.ts";
 import type { MacroRun, ResultsDocument } from "./results-schema.ts";
 import { securityCharts } from "./security-charts.ts";
 
@@ -191,6 +195,30 @@ export function chartsFromResults(doc: ResultsDocument): NamedChart[] {
     if (!runs.some((r) => r.summary.steadyCowBreaksPerSec >= CHURN_MIN_COW_PER_SEC)) continue;
     charts.push({ name: `cow-breaks-${w}`, caption: `Copy-on-write breaks per simulated second, ${w} (guests writing to merged pages).`, spec: cowChart(w, runs) });
   }
+  charts.push(...overcommitCharts(doc, matrix));
   charts.push(...securityCharts(doc));
   return charts;
+}
+
+/** Overcommitted hosts: host time series of each matrix run with host columns (vmdedup's, e.g. cow-storm's spec host), and density. */
+function overcommitCharts(doc: ResultsDocument, matrix: Map<string, MacroRun[]>): NamedChart[] {
+  const out: NamedChart[] = [];
+  for (const [w, runs] of matrix) {
+    const r = runs.find((x) => x.policy === "vmdedup" && x.series.hostFreePages) ?? runs.find((x) => x.series.hostFreePages);
+    if (!r) continue;
+    const [memory, pressure] = hostTimeSeriesCharts(r, `${w} (${r.policy})`);
+    out.push({ name: `host-memory-${w}`, caption: `${w} on its overcommitted host (${r.policy}): guest data in frames, free host memory, balloons, compression cache and swap over time (MiB).`, spec: { ...COLUMN, ...memory } });
+    out.push({ name: `host-pressure-${w}`, caption: `${w} (${r.policy}): the host's free-memory state (worst in each interval), guest stall seconds per second, guest throughput (/ its maximum) and swap-ins (/ 1000) over time.`, spec: { ...COLUMN, ...pressure } });
+  }
+  const d = doc.density;
+  if (d && d.workloads.length > 0) {
+    const by = Object.fromEntries(d.workloads.map((x) => [x.workload, Object.fromEntries(Object.entries(x.policies).map(([p, v]) => [p, v.maxGuests]))]));
+    const size = `${d.guestMemBytes / 2 ** 20} MiB guests, ${d.hostMemBytes / 2 ** 20} MiB host`;
+    out.push({
+      name: "density",
+      caption: `Guests that fit on an overcommitted host (${size}) with every smaller count under ${d.maxLossPct}% throughput loss against an uncommitted host, per policy; none (no de-duplication) is the floor.`,
+      spec: { ...COLUMN, ...densityChart(`Guests per host: ${size}`, by) },
+    });
+  }
+  return out;
 }

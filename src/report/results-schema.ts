@@ -11,10 +11,10 @@
  * Units are in the field names (Sec, Ns, Pct, Bytes, PerSec); percentages are 0..100.
  */
 
-import type { CalibrationInfo, MacroRun, SecuritySection } from "../experiments/index.ts";
+import type { CalibrationInfo, DensitySection, MacroRun, SecuritySection } from "../experiments/index.ts";
 
 export type { Measured, OracleSeries, RunSummary, TimeSeries, TimeToMerge } from "../sim/index.ts";
-export type { CalibrationInfo, MacroGroup, MacroRun, SecurityRow, SecuritySection } from "../experiments/index.ts";
+export type { CalibrationInfo, DensitySection, DensityWorkloadRow, MacroGroup, MacroRun, SecurityRow, SecuritySection } from "../experiments/index.ts";
 
 export const RESULTS_SCHEMA = "vmdedup-results/1";
 
@@ -36,6 +36,27 @@ export interface ResultsDocument {
   macro: MacroResults;
   /** The side channel per policy x mitigation beside savings and cost (absent in documents made before it, or with --only micro). */
   security?: SecuritySection;
+  /** Guests that fit on an overcommitted host per workload and policy, at one small size (absent in documents made before it, or with --only micro). */
+  density?: DensitySection;
+  /** Present only in a shard's partial document (`--shard i/N`); `bun run merge-results` removes it. */
+  shard?: ShardInfo;
+}
+
+/**
+ * What a shard's partial document holds. The suite's fixed list (every matrix run, then the
+ * worker sweep) has `listLength` positions; shard i of N made the matrix positions p with
+ * p mod N = i - 1 and, in shard 1 only (`wallClock`), the micro-benchmarks and the sweep.
+ */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  listLength: number;
+  /** List position of each of macro.runs, in order. */
+  runPositions: number[];
+  /** List position of each of macro.skipped, in order. */
+  skippedPositions: number[];
+  /** micro and the worker sweep were made here (shard 1). */
+  wallClock: boolean;
 }
 
 export interface MachineInfo {

@@ -9,7 +9,7 @@
  */
 import { MITIGATIONS, POLICIES } from "../dedup/index.ts";
 import { VmdedupError } from "../hypervisor/index.ts";
-import { checkColumns, ORACLE_COLUMNS, SERIES_COLUMNS, type ColumnDecl } from "../sim/series.ts";
+import { checkColumns, HOST_SERIES_COLUMNS, ORACLE_COLUMNS, SERIES_COLUMNS, type ColumnDecl } from "../sim/series.ts";
 import { RESULTS_SCHEMA, type ResultsDocument } from "./results-schema.ts";
 
 export class ResultsSchemaError extends VmdedupError {
@@ -67,6 +67,8 @@ const record =
     if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(p, `must be an object, got ${show(v)}`);
     for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`);
   };
+/** A field that may be left out (checked when present). */
+const optional = (c: Check): Check => Object.assign((v: unknown, p: string) => c(v, p), { optional: true });
 /** An object with exactly these fields (or at least these, when `open`). */
 const shape =
   (fields: Record<string, Check>, extra?: (o: Obj, p: string) => void, open = false): Check =>
@@ -75,6 +77,7 @@ const shape =
     const o = v as Obj;
     if (!open) for (const k of Object.keys(o)) if (!(k in fields)) fail(`${p}.${k}`, `unknown field`);
     for (const [k, c] of Object.entries(fields)) {
+      if (!(k in o) && (c as { optional?: boolean }).optional) continue;
       if (!(k in o)) fail(`${p}.${k}`, `is missing`);
       c(o[k], `${p}.${k}`);
     }
@@ -177,10 +180,10 @@ const summary = shape(
 );
 /** A columnar table as declared in src/sim/series.ts: exactly the declared columns, each a list as long as tSec, tSec increasing. */
 const columns =
-  (decl: readonly ColumnDecl[]): Check =>
+  (decl: readonly ColumnDecl[], optional: readonly ColumnDecl[] = []): Check =>
   (v, p) =>
-    checkColumns(decl, v, p, fail);
-const series = columns(SERIES_COLUMNS);
+    checkColumns(decl, v, p, fail, optional);
+const series = columns(SERIES_COLUMNS, HOST_SERIES_COLUMNS); // the host columns: runs on a host with a size
 const oracle = columns(ORACLE_COLUMNS);
 const measured = shape(
   {
@@ -190,6 +193,8 @@ const measured = shape(
     scannerPagesPerSec: nullNonNeg,
     batchLatencyUs: shape({ p50: nullNonNeg, p90: nullNonNeg, p99: nullNonNeg, max: nullNonNeg }, undefined, true),
     oracleWallSec: nonNeg,
+    // left out by documents written before --jobs existed (their runs ran alone)
+    concurrentJobs: optional(num(1, Infinity, true)),
   },
   undefined,
   true,
@@ -223,6 +228,19 @@ const macro = shape({ runs: list(run), skipped: list(shape({ id: str, reason: st
   });
 });
 
+const positions: Check = (v, p) => {
+  list(count)(v, p);
+  if (new Set(v as number[]).size !== (v as number[]).length) fail(p, `must not repeat a position`);
+};
+const shard = shape(
+  { index: num(1, 1024, true), count: num(1, 1024, true), listLength: count, runPositions: positions, skippedPositions: positions, wallClock: bool },
+  (o, p) => {
+    if ((o.index as number) > (o.count as number)) fail(`${p}.index`, `must be at most count (${o.count}), got ${o.index}`);
+    if (o.wallClock !== (o.index === 1)) fail(`${p}.wallClock`, `must be true in shard 1 only`);
+    for (const x of [...(o.runPositions as number[]), ...(o.skippedPositions as number[])]) if (x >= (o.listLength as number)) fail(p, `position ${x} is outside the list of ${o.listLength}`);
+  },
+);
+
 const document = shape({
   schema: oneOf(RESULTS_SCHEMA),
   commit: str,
@@ -237,6 +255,12 @@ const document = shape({
   calibration,
   micro,
   macro,
+  shard: optional(shard),
+}, (o, p) => {
+  const s = o.shard as { runPositions: number[]; skippedPositions: number[] } | undefined;
+  const m = o.macro as { runs: unknown[]; skipped: unknown[] };
+  if (s && s.runPositions.length !== m.runs.length) fail(`${p}.shard.runPositions`, `must have one position per macro run (${m.runs.length}), got ${s.runPositions.length}`);
+  if (s && s.skippedPositions.length !== m.skipped.length) fail(`${p}.shard.skippedPositions`, `must have one position per skipped run (${m.skipped.length}), got ${s.skippedPositions.length}`);
 });
 
 const unit = num(0, 1);
@@ -265,14 +289,29 @@ const security = shape({
   rows: list(securityRow),
 });
 
+const densityPolicy = shape({
+  maxGuests: count, capped: bool, overcommitLossPct: nullable(num(-Infinity, 100)), steadySavingsPct: nullable(pct), lossPctByGuests: list(num(-Infinity, 100)),
+}, (o, p) => {
+  const n = (o.lossPctByGuests as number[]).length;
+  if ((o.maxGuests as number) > n) fail(`${p}.maxGuests`, `must be at most the counts tried (${n}), got ${o.maxGuests}`);
+});
+const density = shape({
+  guestMemBytes: nonNeg, hostMemBytes: nonNeg, maxGuests: num(1, Infinity, true), durationSec: nonNeg, maxLossPct: num(0, 100), seed: num(-Infinity, Infinity, true),
+  workloads: list(shape({ workload: str, policies: (v, p) => {
+    record(densityPolicy)(v, p);
+    for (const k of Object.keys(v as Obj)) if (!(POLICIES as readonly string[]).includes(k)) fail(`${p}.${k}`, `must be a policy (${POLICIES.join(", ")})`);
+  } })),
+});
+
 /** Checks `doc` against the results schema; returns it typed, or throws ResultsSchemaError naming the field. */
 export function validateResults(doc: unknown): ResultsDocument {
-  // `security` is optional (documents made before it have none); everything else is required
-  const sec = typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Obj).security : undefined;
-  if (sec !== undefined) {
-    const { security: _s, ...rest } = doc as Obj;
+  // `security` and `density` are optional (documents made before them have none); everything else is required
+  const o = typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Obj) : null;
+  if (o && (o.security !== undefined || o.density !== undefined)) {
+    const { security: sec, density: dens, ...rest } = o;
     document(rest, "results");
-    security(sec, "results.security");
+    if (sec !== undefined) security(sec, "results.security");
+    if (dens !== undefined) density(dens, "results.density");
   } else document(doc, "results");
   return doc as ResultsDocument;
 }

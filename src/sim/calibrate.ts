@@ -15,6 +15,7 @@ import { PageHasher } from "../dedup/index.ts";
 import { Hypervisor, PAGE_SIZE, type Guest } from "../hypervisor/index.ts";
 import { COST_KEYS, loadCalibration, type Calibration, type CostKey } from "./cost-model.ts";
 import { PageFiller } from "./content.ts";
+import { calibrateHost } from "./calibrate-host.ts";
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -135,5 +136,6 @@ export function calibrate(pages = 16384, base = loadCalibration()): Calibration 
       ? { ns: base.constants[k].ns, source: `${base.constants[k].source} (kept from calibration "${base.name}": not measurable from JavaScript)` }
       : { ns: +v.toFixed(4), source: `measured by \`vmdedup calibrate\` on ${when}, ${cpus().length} x ${cpu}, Bun ${Bun.version}, over ${pages} pages (median of 5 rounds)` };
   }
-  return { name: `measured-${when}`, description: `Measured on this host by timing the hv/dedup code paths; see src/sim/calibrate.ts.`, constants };
+  const host = calibrateHost(2048, when, `${cpus().length} x ${cpu}`);
+  return { name: `measured-${when}`, description: `Measured on this host by timing the hv/dedup code paths; see src/sim/calibrate.ts.`, constants, host };
 }

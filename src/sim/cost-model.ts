@@ -6,6 +6,10 @@
  *   merges x (merge + tlbFlush) + PV page-table updates x ptUpdate   (work() and hv.stats() deltas)
  * Guest operation cost = the family's cpuPerOp + bytes written x writeByte, plus per CoW break
  *   cowTrap + tlbFlush, per CoW copy pageCopy, per PV page-table update ptUpdate.
+ * Host reclamation (only on an overcommitted host, reclaim.ts): the file's separate `host`
+ *   section: compressPage / decompressPage per page compressed into / out of a compression cache,
+ *   guestPageOut per page a guest pages out itself under balloon pressure. Kept apart from
+ *   `constants` so that runs without a host size record the calibration exactly as before.
  * Runs are deterministic for a given calibration file; `vmdedup calibrate` writes a new one.
  */
 import { readFileSync } from "node:fs";
@@ -18,6 +22,8 @@ export const COST_KEYS = [
   "pageCopy", "cowTrap", "ptUpdate", "tlbFlush", "writeByte",
 ] as const;
 export type CostKey = (typeof COST_KEYS)[number];
+export const HOST_COST_KEYS = ["compressPage", "decompressPage", "guestPageOut"] as const;
+export type HostCostKey = (typeof HOST_COST_KEYS)[number];
 
 export interface CostConstant {
   ns: number;
@@ -27,6 +33,8 @@ export interface Calibration {
   name: string;
   description?: string;
   constants: Record<CostKey, CostConstant>;
+  /** Host reclamation costs (see the header); required only by runs with a host size. */
+  host?: Record<HostCostKey, CostConstant>;
 }
 
 export const DEFAULT_CALIBRATION_PATH = join(import.meta.dir, "calibration", "default.json");
@@ -51,6 +59,12 @@ export function checkCalibration(raw: unknown, where = "calibration"): Calibrati
     if (!v || typeof v.ns !== "number" || !Number.isFinite(v.ns) || v.ns < 0 || typeof v.source !== "string")
       throw new InvalidArgumentError(`${where}: constants.${k} must be { ns: number >= 0, source: string }`);
   }
+  if (c.host !== undefined)
+    for (const k of HOST_COST_KEYS) {
+      const v = c.host?.[k];
+      if (!v || typeof v.ns !== "number" || !Number.isFinite(v.ns) || v.ns < 0 || typeof v.source !== "string")
+        throw new InvalidArgumentError(`${where}: host.${k} must be { ns: number >= 0, source: string }`);
+    }
   return c;
 }
 
@@ -61,7 +75,13 @@ export class CostModel {
     const s = {} as Record<CostKey, number>;
     for (const k of COST_KEYS) s[k] = calibration.constants[k].ns * 1e-9;
     this.s = s;
+    const h = {} as Record<HostCostKey, number>;
+    for (const k of HOST_COST_KEYS) h[k] = (calibration.host?.[k].ns ?? NaN) * 1e-9;
+    this.h = h;
   }
+
+  /** Host reclamation costs in seconds (NaN when the calibration has no host section; a host run checks first). */
+  readonly h: Record<HostCostKey, number>;
 
   scannerBatch(visited: number, w: ScannerWork, w0: ScannerWork, ptUpdates: number): number {
     const s = this.s;

@@ -26,6 +26,14 @@
  *  5. time-to-merge: if the scanner merged anything, pending duplicate pages are checked;
  *  6. sample: every sampleEverySec a series row, every oracleEverySec an oracle row (and both
  *     at the end); with `audit`, hv.audit() after each sample.
+ * On a host with a size (host-memory.ts; --host-mem or the spec's host.memory) the machine has
+ * that many frames and one more step runs between 1 and 2: reclamation (reclaim.ts: balloons,
+ * compression, swap by free-memory state); stalls a guest owes (swap-ins, decompressions,
+ * direct reclaim) displace its planned operations in the ticks that follow, second for second
+ * of operation time (chargeStall: a closed loop, so a guest with spare vCPU time still loses the
+ * operations its stalls delay; what is owed beyond a tick's operations carries over). A run whose host runs out of everything
+ * stops with HostMemoryExhaustedError carrying the partial document. Without a host size none
+ * of this runs, and the document is exactly what it was before hosts existed.
  * Batches change memory at the start of their tick; their CPU time is charged over the
  * following ticks. The simulated scanner is one thread like ksmd: hashing workers change only
  * the wall-clock `measured` figures, so results are identical for every worker count. Nothing
@@ -42,6 +50,11 @@ import { ScannerCpu } from "./scanner-cpu.ts";
 import { resolveSimOptions, runOptions, type SimConfig, type SimOptions } from "./sim-options.ts";
 import { TraceReplayRunner } from "./replay-runner.ts";
 import { WorkloadRunner, type OpTally } from "./workload-runner.ts";
+import { InvalidArgumentError } from "../hypervisor/index.ts";
+import { PageContents } from "./page-contents.ts";
+import { HostMemoryExhaustedError, Reclaimer } from "./reclaim.ts";
+import { documentCalibration, documentSpec, hostSummary } from "./host-document.ts";
+import { verifyPages } from "./verify.ts";
 
 export { defaultDuration, SIM_DEFAULTS, steadyPhaseStart, type SimOptions } from "./sim-options.ts";
 
@@ -67,6 +80,11 @@ export class Simulation {
   /** Mitigation access faults (OpTally.accessFaults) over the run, and in the steady window. */
   accessFaults = 0;
   private steadyAccessFaults = 0;
+  /** On a host with a size: the reclamation policy (null otherwise) and each guest's share of this tick not stalled. */
+  readonly reclaimer: Reclaimer | null = null;
+  private readonly availShare: Float64Array;
+  /** Null, or why the run stopped early. */
+  private stoppedEarly: string | null = null;
   private readonly wallStart = performance.now();
   private readonly startedAt = new Date().toISOString();
 
@@ -75,8 +93,11 @@ export class Simulation {
     const c = (this.config = resolveSimOptions(opts));
     this.calibration = loadCalibration(c.calibrationPath);
     this.cost = new CostModel(this.calibration);
-    this.runner = c.replay ? new TraceReplayRunner(c.workload, c.seed, c.replay) : new WorkloadRunner(c.workload, c.seed);
+    if (c.host && !this.calibration.host) throw new InvalidArgumentError(`calibration ${c.calibrationPath} has no "host" section (compressPage, decompressPage, guestPageOut), which a run with a host size needs`);
+    if (c.host && c.replay) throw new InvalidArgumentError(`a trace replay on a host with a size (--host-mem) is not supported yet: replay on an uncommitted host`);
+    this.runner = c.replay ? new TraceReplayRunner(c.workload, c.seed, c.replay) : new WorkloadRunner(c.workload, c.seed, c.host?.frames);
     this.hv = this.runner.hv;
+    if (c.host || c.verify) this.runner.contents = new PageContents(c.workload.totalPages);
     this.scanner = createScanner(this.hv, c.scanner);
     if (this.scanner.mitigation.tracksVisits) this.runner.accessWatch = this.scanner.mitigation;
     this.options = runOptions(c, this.scanner.options);
@@ -87,7 +108,23 @@ export class Simulation {
     this.scannerCpu = new ScannerCpu(this.scanner, this.hv, this.cost, c.pagesToScan, c.sleepMillisecs);
     const guests = this.runner.guests.length;
     this.guestCpu = new GuestCpu(guests, this.cost);
-    this.sampler = new Sampler(this.runner, this.scanner, { hostCpus: c.hostCpus, intervalSec: this.ticksPerSample * this.dtSec, samplesPerOracle });
+    this.availShare = new Float64Array(guests).fill(1);
+    if (c.host) {
+      const r = (this.reclaimer = new Reclaimer(this.runner, c.host, this.cost, (i, sec) => this.guestCpu.addDebt(i, sec), c.seed));
+      this.runner.pager = r;
+    }
+    const r = this.reclaimer;
+    const hostSample = r
+      ? () => {
+          const st = this.hv.host;
+          const s = { freePages: this.hv.memory.freeCount, state: Math.max(r.intervalWorstState, r.state), balloonPages: r.balloonPages, compressedPages: st.compressedPages, swappedPages: st.swappedPages,
+            swapIns: st.swapIns, swapOuts: st.swapOuts, stallSec: r.intervalStallSec };
+          r.intervalStallSec = 0;
+          r.intervalWorstState = 0;
+          return s;
+        }
+      : undefined;
+    this.sampler = new Sampler(this.runner, this.scanner, { hostCpus: c.hostCpus, intervalSec: this.ticksPerSample * this.dtSec, samplesPerOracle, host: hostSample });
     this.demandSec = new Float64Array(guests + 1);
     this.weight = new Float64Array(guests + 1).fill(1);
     this.weight[0] = c.scannerWeight;
@@ -96,7 +133,18 @@ export class Simulation {
 
   /** Runs every tick, closes the scanner and returns the run document. */
   async run(): Promise<RunResult> {
-    for (let k = 0; k < this.ticks; k++) await this.tick(k);
+    for (let k = 0; k < this.ticks; k++) {
+      try {
+        await this.tick(k);
+      } catch (e) {
+        if (!(e instanceof HostMemoryExhaustedError)) throw e;
+        this.stoppedEarly = e.message;
+        this.sample((k + 1) * this.dtSec, true);
+        e.partial = await this.finish();
+        throw e;
+      }
+      if (this.config.auditEveryTick) this.hv.audit();
+    }
     return this.finish();
   }
 
@@ -104,6 +152,7 @@ export class Simulation {
   async tick(k: number): Promise<void> {
     const t = k * this.dtSec;
     this.runner.startDue(t);
+    if (this.reclaimer) this.reclaimStep(t);
     this.allocateCpu(t);
     const merged = await this.scannerCpu.run(t, this.dtSec, this.allocSec[0]!);
     const guestOps = this.runGuests(t);
@@ -111,6 +160,27 @@ export class Simulation {
     if (merged) this.sampler.collectMerged(t + this.dtSec);
     const last = k === this.ticks - 1;
     if ((k + 1) % this.ticksPerSample === 0 || last) this.sample((k + 1) * this.dtSec, last);
+  }
+
+  /** Host step: reclamation (the stalls it causes are charged in allocateCpu). */
+  private reclaimStep(t: number): void {
+    this.reclaimer!.step(t, this.dtSec);
+  }
+
+  /**
+   * Host runs: the stall seconds guest i owes displace its planned operations one for one in
+   * time (closed loop: an operation that waits for a swap-in finishes that much later, and the
+   * next one starts later; kernel compile time and a web server's response time under closed-loop
+   * clients are what real density studies measure, overcommit.md). Of `opSec` seconds of planned
+   * operations, min(owed, opSec) are lost; the rest of what is owed waits for the next ticks.
+   * Sets availShare[i] (share of the planned operations left) and returns the seconds taken.
+   */
+  private chargeStall(i: number, opSec: number): number {
+    const r = this.reclaimer!;
+    const s = Math.min(r.blockedSec[i]!, opSec);
+    r.blockedSec[i]! -= s;
+    this.availShare[i] = opSec > 0 ? 1 - s / opSec : 1;
+    return s;
   }
 
   /** Step 2: every entity's demand, then the CFS-like share of hostCpus x dt. */
@@ -123,6 +193,7 @@ export class Simulation {
     for (let i = 0; i < guests.length; i++) {
       const g = guests[i]!;
       demand[i + 1] = g.guest ? this.guestCpu.demand(i, this.runner.plan(g, t, dt, writeNsPerByte, this.guestCpu.cowCostPerOpSec[i]!), dt) : 0;
+      if (this.reclaimer) demand[i + 1]! -= this.chargeStall(i, Math.max(0, demand[i + 1]! - this.guestCpu.debtSec[i]!));
     }
     allocateCpu(this.config.hostCpus * dt, demand, this.weight, this.allocSec);
   }
@@ -136,7 +207,8 @@ export class Simulation {
       const g = guests[i]!;
       if (!g.guest) continue;
       const alloc = this.allocSec[i + 1]!;
-      const ratio = this.guestCpu.share(i, this.demandSec[i + 1]!, alloc);
+      let ratio = this.guestCpu.share(i, this.demandSec[i + 1]!, alloc);
+      if (this.reclaimer) ratio *= this.availShare[i]!;
       tally.ops = tally.bytes = tally.cowBreaks = tally.cowCopies = tally.ptUpdates = tally.accessFaults = 0;
       this.runner.runOps(g, t, ratio, tally);
       const af = tally.accessFaults!;
@@ -168,14 +240,16 @@ export class Simulation {
     const fullScans = this.scanner.stats().fullScans;
     await this.scanner.close();
     if (c.audit) this.hv.audit();
-    const summary = this.sampler.summary(this.options.steadyFromSec, this.scannerCpu.pagesScanned, fullScans, c.hostCpus * this.ticks * this.dtSec);
+    if (c.verify && !this.stoppedEarly) verifyPages(this.runner, (slot) => this.reclaimer?.pagedOut(slot) ?? false);
+    const base = this.sampler.summary(this.options.steadyFromSec, this.scannerCpu.pagesScanned, fullScans, c.hostCpus * this.ticks * this.dtSec);
+    const summary = this.reclaimer ? { ...base, ...hostSummary(this.hv, this.reclaimer, this.stoppedEarly) } : base;
     const sc = this.scannerCpu;
     return {
       schema: RESULT_SCHEMA,
-      workload: { name: c.workload.name, spec: c.spec },
+      workload: { name: c.workload.name, spec: documentSpec(c.spec, c.host !== null) },
       seed: c.seed,
       options: this.options,
-      calibration: { ...this.calibration, path: c.calibrationPath === DEFAULT_CALIBRATION_PATH ? "src/sim/calibration/default.json" : c.calibrationPath },
+      calibration: { ...documentCalibration(this.calibration, c.host !== null), path: c.calibrationPath === DEFAULT_CALIBRATION_PATH ? "src/sim/calibration/default.json" : c.calibrationPath },
       series: this.sampler.series,
       oracle: this.sampler.oracle,
       summary,

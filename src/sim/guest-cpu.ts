@@ -42,6 +42,11 @@ export class GuestCpu {
     return planned > 0 ? Math.max(0, Math.min(1, (allocSec - debt) / planned)) : 0;
   }
 
+  /** Host work done in guest i's context (reclaim.ts: compressing, decompressing, paging out) becomes debt. */
+  addDebt(i: number, sec: number): void {
+    this.debtSec[i]! += sec;
+  }
+
   /**
    * Charges what guest i's operations did this tick (cost model over `t`) against its
    * allocation: updates its CoW cost per operation (when it did any) and its debt.

@@ -1,7 +1,7 @@
 /** The simulation layer: workload specs, the driver, the cost model, run results. */
 export { WorkloadSpecError, ResultSchemaError } from "./errors.ts";
 export {
-  resolveSpec, REGION_FILLS, type WorkloadSpec, type FamilySpec, type RegionSpec, type PhaseSpec, type ActivitySpec, type ProducesSpec,
+  resolveSpec, REGION_FILLS, type StormSpec, type WorkloadSpec, type FamilySpec, type RegionSpec, type PhaseSpec, type ActivitySpec, type ProducesSpec,
   type ResolvedWorkload, type SpecOverrides, type TraceRef,
 } from "./spec.ts";
 export {
@@ -23,3 +23,7 @@ export { SAVINGS_DEFINITIONS } from "./metrics.ts";
 export { loadWriteLatency, WriteLatencyModel, DEFAULT_WRITE_LATENCY_PATH, WRITE_LATENCY_KEYS, type WriteLatencyCalibration } from "./write-latency.ts";
 export { fitWriteLatency, latencyQuantiles, SPIKE_SIGMAS, SPIKE_MIN_NS, type LatencyQuantiles, type LatencyMethod } from "./write-latency-fit.ts";
 export { Rng } from "./rng.ts";
+export { HostMemoryExhaustedError } from "./reclaim.ts";
+export { VerifyError } from "./verify.ts";
+export { HOST_SERIES_COLUMNS } from "./series.ts";
+export { HOST_DEFAULTS, HOST_STATE_NAMES, minFreeBytes, swapReadSec, type HostRequest } from "./host-memory.ts";

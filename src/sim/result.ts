@@ -7,7 +7,7 @@
  */
 import { ResultSchemaError } from "./errors.ts";
 import type { Calibration } from "./cost-model.ts";
-import { checkColumns, ORACLE_COLUMNS, SERIES_COLUMNS, type OracleSeries, type TimeSeries } from "./series.ts";
+import { checkColumns, HOST_SERIES_COLUMNS, ORACLE_COLUMNS, SERIES_COLUMNS, type OracleSeries, type TimeSeries } from "./series.ts";
 import type { WorkloadSpec } from "./spec.ts";
 
 export type { OracleSeries, TimeSeries } from "./series.ts";
@@ -38,6 +38,8 @@ export interface RunOptions {
   mitigation?: "salted" | "zero-only" | "vusion" | "fixed-latency";
   /** salted: the group count or per-guest list asked for; null = one group per guest. */
   saltGroups?: number | readonly number[] | null;
+  /** Only on a host with a size (host-memory.ts hostOptions): its memory and reclamation knobs as run. */
+  host?: Record<string, number | string>;
 }
 
 /** What a mitigation cost the guests (present only when the mitigation is not "off"). */
@@ -101,6 +103,23 @@ export interface RunSummary {
   /** (1 - steadyGuestOpsPerSec / baselineGuestOpsPerSec) x 100; null without a baseline (or when it is 0). */
   throughputLossPct: number | null;
   timeToMerge: TimeToMerge;
+  // ---- only on a host with a size (absent otherwise, so such runs keep their documents) ----
+  /** Guest pages moved to hypervisor swap / brought back from it, over the run. */
+  swapOuts?: number;
+  swapIns?: number;
+  /** Guest pages compressed into compression caches, over the run. */
+  compressedPages?: number;
+  /** Frames the balloons freed, over the run (a ballooned page frees one only if it held one alone). */
+  balloonedPages?: number;
+  /** Guest pages paged out by the guests themselves under balloon pressure, over the run. */
+  guestPageOuts?: number;
+  /** Pages brought back that had been taken from a shared frame (sharing lost; Linux: ksm_swpin_copy). */
+  swapInCopies?: number;
+  /** (1 - steadyGuestOpsPerSec / the same workload and policy on an uncommitted host) x 100; null until experiments fill it. */
+  uncommittedGuestOpsPerSec?: number | null;
+  overcommitLossPct?: number | null;
+  /** Null, or why the run stopped early (HostMemoryExhaustedError's message): the document is partial. */
+  stoppedEarly?: string | null;
 }
 
 export interface Measured {
@@ -171,7 +190,7 @@ export function validateRunResult(doc: unknown): RunResult {
     numField(cv, "ns", `calibration.constants.${k}`);
     if (typeof cv.source !== "string") bad(`calibration.constants.${k}.source`, "must be a string");
   }
-  checkColumns(SERIES_COLUMNS, d.series, "series", bad);
+  checkColumns(SERIES_COLUMNS, d.series, "series", bad, HOST_SERIES_COLUMNS);
   checkColumns(ORACLE_COLUMNS, d.oracle, "oracle", bad);
   const su = isObj(d.summary, "summary");
   isObj(su.definitions, "summary.definitions");

@@ -19,8 +19,21 @@
 import { maxSharing, type Scanner } from "../dedup/index.ts";
 import { MergeTimes, round, SAVINGS_DEFINITIONS, SavingsMeter } from "./metrics.ts";
 import type { RunSummary } from "./result.ts";
-import { appendRow, emptyTable, ORACLE_COLUMNS, SERIES_COLUMNS, type OracleSeries, type TimeSeries } from "./series.ts";
+import { appendRow, emptyTable, HOST_SERIES_COLUMNS, ORACLE_COLUMNS, SERIES_COLUMNS, type OracleSeries, type TimeSeries } from "./series.ts";
 import type { WorkloadRunner } from "./workload-runner.ts";
+
+/** What the host reports per sample (reclaim.ts and hv.stats(), read by the driver); null: no host. */
+export interface HostSample {
+  freePages: number;
+  state: number;
+  balloonPages: number;
+  compressedPages: number;
+  swappedPages: number;
+  swapIns: number;
+  swapOuts: number;
+  /** Stall seconds since the previous sample (all guests). */
+  stallSec: number;
+}
 
 export interface SamplerConfig {
   hostCpus: number;
@@ -28,10 +41,13 @@ export interface SamplerConfig {
   intervalSec: number;
   /** An oracle row every this many series rows (and at the last). */
   samplesPerOracle: number;
+  /** On a host with a size: its sample, read at every series row (adds HOST_SERIES_COLUMNS). */
+  host?: () => HostSample;
 }
 
 export class Sampler {
-  readonly series: TimeSeries = emptyTable(SERIES_COLUMNS);
+  readonly series: TimeSeries;
+  private lastSwap = { ins: 0, outs: 0 };
   readonly oracle: OracleSeries = emptyTable(ORACLE_COLUMNS);
   readonly mergeTimes = new MergeTimes();
   private readonly meter: SavingsMeter;
@@ -54,6 +70,7 @@ export class Sampler {
     private readonly config: SamplerConfig,
   ) {
     this.meter = new SavingsMeter(runner);
+    this.series = config.host ? { ...emptyTable(SERIES_COLUMNS), ...emptyTable(HOST_SERIES_COLUMNS) } : emptyTable(SERIES_COLUMNS);
   }
 
   /** What a tick did: scanner CPU seconds used and guest operations performed. */
@@ -91,6 +108,15 @@ export class Sampler {
       scannerCpuShare: round(this.intervalScannerCpuSec / (hostCpus * span), 6),
       guestOpsPerSec: round(this.intervalGuestOps / span),
     });
+    if (this.config.host) {
+      const h = this.config.host();
+      appendRow(HOST_SERIES_COLUMNS, this.series as Required<TimeSeries>, {
+        hostFreePages: h.freePages, hostState: h.state, balloonPages: h.balloonPages, compressedPages: h.compressedPages, swappedPages: h.swappedPages,
+        swapInsPerSec: round((h.swapIns - this.lastSwap.ins) / span), swapOutsPerSec: round((h.swapOuts - this.lastSwap.outs) / span),
+        stallSecPerSec: round(h.stallSec / span, 6),
+      });
+      this.lastSwap = { ins: h.swapIns, outs: h.swapOuts };
+    }
     this.lastCowBreaks = cow;
     this.intervalScannerCpuSec = 0;
     this.intervalGuestOps = 0;

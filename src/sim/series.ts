@@ -11,6 +11,10 @@
  *
  * Each column: `name` (the JSON key), `unit`, `doc` (what exactly is measured, and when), and
  * `nullable` when a row may hold null. Rows are written in declaration order; `tSec` is first.
+ *
+ * HOST_SERIES_COLUMNS are present only in runs on a host with a size (--host-mem or the spec's
+ * host.memory), after the SERIES_COLUMNS, all or none: a run without a host keeps exactly the
+ * columns (and the bytes) it had before they existed.
  */
 
 export type ColumnUnit = "s" | "pages" | "frames" | "%" | "count" | "per second" | "fraction" | "ratio";
@@ -40,6 +44,18 @@ export const SERIES_COLUMNS = [
   { name: "guestOpsPerSec", unit: "per second", doc: "operations all guests performed in the interval ending at tSec / the interval's nominal length, rounded to 4 decimals" },
 ] as const satisfies readonly ColumnDecl[];
 
+/** Columns of `series` on a host with a size (reclaim.ts), sampled with the others. */
+export const HOST_SERIES_COLUMNS = [
+  { name: "hostFreePages", unit: "frames", doc: "free machine frames of the host at tSec (hv.stats().framesFree)" },
+  { name: "hostState", unit: "count", doc: "the worst ESX free-memory state in the interval ending at tSec (at the start of each tick, before reclaiming; 4 when a guest blocked on direct reclaim), by free frames against minFree: 0 high (>= 100%), 1 clear (< 100%), 2 soft (< 64%), 3 hard (< 32%), 4 low (< 16%)" },
+  { name: "balloonPages", unit: "pages", doc: "pages in the guests' balloons at tSec: free pages given plus pages the guests paged out under balloon pressure, not touched since" },
+  { name: "compressedPages", unit: "pages", doc: "guest pages held in compression caches at tSec (hv.stats().compressedPages)" },
+  { name: "swappedPages", unit: "pages", doc: "guest pages held in hypervisor swap at tSec (hv.stats().swappedPages)" },
+  { name: "swapInsPerSec", unit: "per second", doc: "pages brought back from swap during the interval ending at tSec / the interval's nominal length, rounded to 4 decimals" },
+  { name: "swapOutsPerSec", unit: "per second", doc: "pages moved to swap during the interval ending at tSec / the interval's nominal length, rounded to 4 decimals" },
+  { name: "stallSecPerSec", unit: "ratio", doc: "guest seconds stalled on swap-ins and direct reclaim (all guests) during the interval ending at tSec / the interval's nominal length, rounded to 6 decimals" },
+] as const satisfies readonly ColumnDecl[];
+
 /** Columns of `oracle`: maxSharing(hv) at every oracle sample (a whole number of samples, oracleEverySec apart) and at the end of the run. */
 export const ORACLE_COLUMNS = [
   { name: "tSec", unit: "s", doc: "simulated time of the oracle sample (a sample's tSec), rounded to 3 decimals" },
@@ -56,7 +72,8 @@ export type ColumnTable<T extends readonly ColumnDecl[]> = { [C in T[number] as 
 /** One row of such a table: one value per declared column. */
 export type ColumnRow<T extends readonly ColumnDecl[]> = { [C in T[number] as C["name"]]: ColumnValue<C> };
 
-export type TimeSeries = ColumnTable<typeof SERIES_COLUMNS>;
+export type TimeSeries = ColumnTable<typeof SERIES_COLUMNS> & Partial<ColumnTable<typeof HOST_SERIES_COLUMNS>>;
+export type HostSeriesRow = ColumnRow<typeof HOST_SERIES_COLUMNS>;
 export type OracleSeries = ColumnTable<typeof ORACLE_COLUMNS>;
 export type SeriesRow = ColumnRow<typeof SERIES_COLUMNS>;
 export type OracleRow = ColumnRow<typeof ORACLE_COLUMNS>;
@@ -79,9 +96,13 @@ export function appendRow<T extends readonly ColumnDecl[]>(columns: T, table: Co
  * increasing. Calls `fail(path, message)` for the first problem, the path naming the column
  * (`<at>.<column>` or `<at>.<column>[i]`); `fail` must throw. tSec starts at 0 or later.
  */
-export function checkColumns(columns: readonly ColumnDecl[], v: unknown, at: string, fail: (path: string, msg: string) => never): void {
+export function checkColumns(
+  columnsIn: readonly ColumnDecl[], v: unknown, at: string, fail: (path: string, msg: string) => never, optional: readonly ColumnDecl[] = [],
+): void {
   if (typeof v !== "object" || v === null || Array.isArray(v)) fail(at, "must be an object");
   const o = v as Record<string, unknown>;
+  // an optional group (HOST_SERIES_COLUMNS) is checked like the others when its first column is present
+  const columns = optional.length && optional[0]!.name in o ? [...columnsIn, ...optional] : columnsIn;
   const declared = new Set(columns.map((c) => c.name));
   for (const k of Object.keys(o)) if (!declared.has(k)) fail(`${at}.${k}`, `unknown column (columns: ${[...declared].join(", ")})`);
   const t = o.tSec;

@@ -3,8 +3,10 @@
  * numbers the Simulation runs on (SimConfig). Every option is checked before anything is
  * built, so a bad one fails with an InvalidArgumentError naming it and changes nothing.
  */
+import { totalmem } from "node:os";
 import { checkSaltCoverage, resolveMitigation, type MitigationKind, type ResolvedMitigation, type ScannerOptions } from "../dedup/index.ts";
-import { InvalidArgumentError } from "../hypervisor/index.ts";
+import { InvalidArgumentError, MAX_FRAMES } from "../hypervisor/index.ts";
+import { estimateProcessBytes, hostOptions, METADATA_BYTES_PER_GUEST_PAGE, resolveHost, type HostConfig, type HostRequest } from "./host-memory.ts";
 import { DEFAULT_CALIBRATION_PATH, niceWeight } from "./cost-model.ts";
 import { round } from "./metrics.ts";
 import type { RunOptions } from "./result.ts";
@@ -12,7 +14,7 @@ import { resolveSpec, type ResolvedWorkload, type WorkloadSpec } from "./spec.ts
 import { parseSize } from "./units.ts";
 import { loadReplayTrace, traceLengthSec, type ReplayTrace } from "./trace-replay.ts";
 
-export interface SimOptions {
+export interface SimOptions extends HostRequest {
   /** The workload; canned ones come as specs from a catalog handed down by cli/ (src/cli/workloads.ts), files from loadWorkloadFile. */
   workload: WorkloadSpec;
   policy: RunOptions["policy"];
@@ -41,6 +43,10 @@ export interface SimOptions {
   onProgress?: (tSec: number, durationSec: number) => void;
   /** Tests: run hv.audit() at every sample and at the end (throws AuditError). */
   audit?: boolean;
+  /** Tests: run hv.audit() after every tick (host runs; slow). */
+  auditEveryTick?: boolean;
+  /** At the end, check every guest page's bytes against the content the run says it holds (VerifyError on a mismatch). */
+  verify?: boolean;
 }
 
 export const SIM_DEFAULTS = {
@@ -121,6 +127,10 @@ export interface SimConfig {
   replay: ReplayTrace | null;
   mitigation: ResolvedMitigation;
   audit: boolean;
+  auditEveryTick: boolean;
+  verify: boolean;
+  /** The overcommitted host (host-memory.ts), null without a host size: nothing is reclaimed. */
+  host: HostConfig | null;
   onProgress?: (tSec: number, durationSec: number) => void;
 }
 
@@ -149,7 +159,16 @@ export function resolveSimOptions(opts: SimOptions): SimConfig {
     useZeroPages: opts.useZeroPages, maxPageSharing: opts.maxPageSharing ?? d.maxPageSharing, workers: opts.workers ?? d.workers, seed,
     ...(mitigation.kind !== "off" ? { mitigation } : {}),
   };
+  const host = resolveHost(opts, w, MAX_FRAMES);
+  if (host) {
+    const need = estimateProcessBytes(w, host);
+    if (need > totalmem())
+      throw new InvalidArgumentError(
+        `this run needs about ${(need / 2 ** 30).toFixed(1)} GiB of this machine's memory (${(host.frames * 4096 / 2 ** 30).toFixed(2)} GiB of host frames + ${((w.totalPages * METADATA_BYTES_PER_GUEST_PAGE) / 2 ** 30).toFixed(2)} GiB of metadata for ${w.totalPages} guest pages + runtime); it has ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+      );
+  }
   return {
+    host, verify: opts.verify === true, auditEveryTick: opts.auditEveryTick === true,
     spec, workload: w, policy: opts.policy, seed, tickMs, hostCpus, scannerNice, scannerWeight, pagesToScan, sleepMillisecs, durationSec,
     sampleEverySec, oracleEverySec, calibrationPath: opts.calibrationPath ?? DEFAULT_CALIBRATION_PATH, scanner, replay, mitigation, audit: opts.audit === true,
     onProgress: opts.onProgress,
@@ -167,5 +186,6 @@ export function runOptions(c: SimConfig, so: { smartScan: boolean; useZeroPages:
     steadyFromSec: round(Math.min(c.durationSec, Math.max(steadyPhaseStart(w), 0.75 * c.durationSec)), 3),
     // only when not off: documents of off runs stay byte-identical to those before mitigations
     ...(c.mitigation.kind !== "off" ? { mitigation: c.mitigation.kind, saltGroups: c.mitigation.saltGroups === null ? null : c.mitigation.saltGroups } : {}),
+    ...(c.host ? { host: hostOptions(c.host) } : {}),
   };
 }

@@ -29,6 +29,9 @@ export interface RegionSpec {
   shareKey?: string;
   /** Fraction of the region written at boot (default 1; 0 for untouched). The rest is filled by activities. */
   populated?: number;
+  /** Share of a page's bytes a compressor saves, 0..1 (compressed size = (1 - compressibility) x 4 KiB on average);
+   * used only on an overcommitted host. Default by fill: zero 0.99, shared 0.55, private 0.6 (host-memory.ts). */
+  compressibility?: number;
 }
 
 /** What a write leaves in the page; weights add up to 1. */
@@ -58,6 +61,18 @@ export interface ActivitySpec {
   produces: ProducesSpec;
   /** For "shared" writes: content changes every epoch (a process lifetime). Default "10s". */
   sharedEpoch?: string | number;
+  /** Reads per simulated second per guest, pages chosen as the writes' (hot set / zipf). Default 0. They cost
+   * nothing while the page is resident and take effect only on a host with --host-mem (a read of a swapped or
+   * compressed page brings it back first); without a host size they are not simulated at all. */
+  readsPerSec?: number;
+}
+
+/** A CoW storm: at `at` after the phase starts, every page of `regions` is rewritten, evenly over `over` (default "1s"),
+ * with content that is the same in every guest of the family (a guest OS update, a page-cache flush), so it can merge again. */
+export interface StormSpec {
+  at?: string | number;
+  over?: string | number;
+  regions: string[];
 }
 
 export interface PhaseSpec {
@@ -65,6 +80,7 @@ export interface PhaseSpec {
   /** Omitted only on the last phase, which lasts to the end of the run. */
   duration?: string | number;
   activities: ActivitySpec[];
+  storm?: StormSpec;
 }
 
 export interface FamilySpec {
@@ -95,6 +111,9 @@ export interface WorkloadSpec {
    * order, and the trace drives every write (their regions are "untouched" and their phases idle).
    */
   trace?: TraceRef;
+  /** The simulated host: `memory` a size ("2GiB") or a share of all guest memory ("45%"). Without it (and without
+   * --host-mem) the host has a frame for every guest page and nothing is reclaimed. */
+  host?: { memory: string | number };
 }
 
 /** Which trace a spec replays: the file and the XXH3-64 of its bytes (a changed file is refused). */
@@ -115,6 +134,9 @@ export interface ResolvedRegion {
   copies: number;
   shareKey: string;
   populatedPages: number;
+  compressibility: number;
+  /** No activity of any phase reads or writes it and it is zero or untouched: the guest's free memory (balloon first). */
+  free: boolean;
 }
 export interface ResolvedActivity {
   region: number; // index into regions
@@ -126,11 +148,18 @@ export interface ResolvedActivity {
   /** cumulative weights: unique, shared, original, zero */
   cum: [number, number, number, number];
   sharedEpochSec: number;
+  readsPerSec: number;
+}
+export interface ResolvedStorm {
+  atSec: number;
+  overSec: number;
+  regions: number[];
 }
 export interface ResolvedPhase {
   name: string;
   durationSec: number; // Infinity for the last
   activities: ResolvedActivity[];
+  storm: ResolvedStorm | null;
 }
 export interface ResolvedFamily {
   name: string;
@@ -149,6 +178,8 @@ export interface ResolvedWorkload {
   families: ResolvedFamily[];
   totalGuests: number;
   totalPages: number;
+  /** The spec's host size: bytes, or a share of all guest memory (0..1, `memoryShare`); null without `host`. */
+  host: { memoryBytes: number | null; memoryShare: number | null } | null;
 }
 
 export interface SpecOverrides {
@@ -203,7 +234,7 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6;
 
 /** Checks a spec and returns it resolved to numbers (with overrides applied). Throws WorkloadSpecError. */
 export function resolveSpec(spec: unknown, overrides: SpecOverrides = {}): ResolvedWorkload {
-  const s = obj(spec, "spec", ["name", "description", "sources", "families", "trace"]);
+  const s = obj(spec, "spec", ["name", "description", "sources", "families", "trace", "host"]);
   if (s.trace !== undefined) {
     const t = obj(s.trace, "spec.trace", ["path", "fileXxh3"]);
     str(t, "path", "spec.trace");
@@ -218,7 +249,26 @@ export function resolveSpec(spec: unknown, overrides: SpecOverrides = {}): Resol
   applyOverrides(families, overrides);
   const totalGuests = families.reduce((a, f) => a + f.guests, 0);
   const totalPages = families.reduce((a, f) => a + f.guests * f.pages, 0);
-  return { name, description, families, totalGuests, totalPages };
+  return { name, description, families, totalGuests, totalPages, host: s.host === undefined ? null : resolveHost(s.host) };
+}
+
+function resolveHost(v: unknown): { memoryBytes: number | null; memoryShare: number | null } {
+  const h = obj(v, "spec.host", ["memory"]);
+  const m = h.memory;
+  if (typeof m === "string" && /%\s*$/.test(m)) {
+    const pct = Number(m.replace(/%\s*$/, ""));
+    if (!Number.isFinite(pct) || pct <= 0 || pct > 1000) fail("spec.host.memory", `a share of guest memory must be from 0% to 1000%, got "${m}"`);
+    return { memoryBytes: null, memoryShare: pct / 100 };
+  }
+  if (typeof m !== "string" && typeof m !== "number") return fail("spec.host.memory", `must be a size like "2GiB" or a share like "45%"`);
+  let bytes = 0;
+  try {
+    bytes = parseSize(m, "host memory");
+  } catch (e) {
+    fail("spec.host.memory", (e as Error).message);
+  }
+  if (bytes < 16 * PAGE_SIZE) fail("spec.host.memory", `must be at least 64 KiB, got ${bytes} bytes`);
+  return { memoryBytes: bytes, memoryShare: null };
 }
 
 function resolveFamily(v: unknown, field: string, seen: Set<string>): ResolvedFamily {
@@ -250,6 +300,8 @@ function resolveFamily(v: unknown, field: string, seen: Set<string>): ResolvedFa
   const regions = layoutRegions(regionSpecs, pages, name);
   const phaseList = arr(f, "phases", field);
   const phases = phaseList.map((p, i) => resolvePhase(p, `${field}.phases[${i}]`, regions, i === phaseList.length - 1));
+  const touched = new Set(phases.flatMap((p) => [...p.activities.map((a) => a.region), ...(p.storm?.regions ?? [])]));
+  regions.forEach((r, i) => (r.free = (r.fill === "zero" || r.fill === "untouched") && !touched.has(i)));
   return {
     name, guests, pages, mode: mode as "hvm" | "pv", regions, phases,
     startSec: dur(f, "start", field, 0),
@@ -258,10 +310,14 @@ function resolveFamily(v: unknown, field: string, seen: Set<string>): ResolvedFa
   };
 }
 
-interface CheckedRegion { name: string; fraction: number; fill: RegionFill; copies: number; shareKey?: string; populated: number }
+interface CheckedRegion { name: string; fraction: number; fill: RegionFill; copies: number; shareKey?: string; populated: number; compressibility: number }
+
+/** Default compressibility by fill (real-guest-like: zero pages compress to almost nothing; code and page cache to about
+ * half; anonymous heaps a little better; see src/sim/host-memory.ts for the sources). */
+export const DEFAULT_COMPRESSIBILITY: Record<RegionFill, number> = { zero: 0.99, untouched: 0.99, shared: 0.55, private: 0.6 };
 
 function checkRegion(v: unknown, field: string): CheckedRegion {
-  const r = obj(v, field, ["name", "fraction", "fill", "copies", "shareKey", "populated"]);
+  const r = obj(v, field, ["name", "fraction", "fill", "copies", "shareKey", "populated", "compressibility"]);
   const name = str(r, "name", field);
   const fraction = num(r, "fraction", field, 0, 1);
   const fill = r.fill as RegionFill;
@@ -271,7 +327,8 @@ function checkRegion(v: unknown, field: string): CheckedRegion {
   if (r.shareKey !== undefined && fill !== "shared") fail(`${field}.shareKey`, `only shared regions have a shareKey`);
   const populated = num(r, "populated", field, 0, 1, fill === "untouched" ? 0 : 1);
   if (fill === "untouched" && populated !== 0) fail(`${field}.populated`, `an untouched region is not written at boot; use fill "zero" for written zeros`);
-  return { name, fraction, fill, copies, shareKey: r.shareKey as string | undefined, populated };
+  const compressibility = num(r, "compressibility", field, 0, 1, DEFAULT_COMPRESSIBILITY[fill] ?? 0.5);
+  return { name, fraction, fill, copies, shareKey: r.shareKey as string | undefined, populated, compressibility };
 }
 
 /** Regions get consecutive gfn ranges; rounding leftovers go to the last region. */
@@ -283,6 +340,8 @@ function layoutRegions(rs: CheckedRegion[], pages: number, family: string): Reso
       name: r.name, fill: r.fill, firstPage: first, pages: n, copies: r.copies,
       shareKey: r.fill === "shared" ? (r.shareKey ?? `${family}/${r.name}`) : `${family}/${r.name}`,
       populatedPages: Math.round(r.populated * n),
+      compressibility: r.compressibility,
+      free: false,
     };
     first += n;
     return out;
@@ -290,17 +349,32 @@ function layoutRegions(rs: CheckedRegion[], pages: number, family: string): Reso
 }
 
 function resolvePhase(v: unknown, field: string, regions: ResolvedRegion[], last: boolean): ResolvedPhase {
-  const p = obj(v, field, ["name", "duration", "activities"]);
+  const p = obj(v, field, ["name", "duration", "activities", "storm"]);
   const name = str(p, "name", field);
   let durationSec = Infinity;
   if (!last) durationSec = dur(p, "duration", field);
   else if (p.duration !== undefined) fail(`${field}.duration`, `the last phase lasts to the end of the run; leave out its duration`);
   const acts = arr(p, "activities", field, 0);
-  return { name, durationSec, activities: acts.map((a, i) => resolveActivity(a, `${field}.activities[${i}]`, regions)) };
+  const storm = p.storm === undefined ? null : resolveStorm(p.storm, `${field}.storm`, regions);
+  return { name, durationSec, activities: acts.map((a, i) => resolveActivity(a, `${field}.activities[${i}]`, regions)), storm };
+}
+
+function resolveStorm(v: unknown, field: string, regions: ResolvedRegion[]): ResolvedStorm {
+  const s = obj(v, field, ["at", "over", "regions"]);
+  const names = arr(s, "regions", field);
+  const idx = names.map((n, i) => {
+    const k = typeof n === "string" ? regions.findIndex((r) => r.name === n) : -1;
+    if (k < 0) fail(`${field}.regions[${i}]`, `no region named ${JSON.stringify(n)} (regions: ${regions.map((r) => r.name).join(", ")})`);
+    if (regions[k]!.fill === "untouched") fail(`${field}.regions[${i}]`, `an untouched region holds nothing to rewrite`);
+    return k;
+  });
+  const overSec = dur(s, "over", field, 1);
+  if (overSec <= 0) fail(`${field}.over`, `must be above 0`);
+  return { atSec: dur(s, "at", field, 0), overSec, regions: idx };
 }
 
 function resolveActivity(v: unknown, field: string, regions: ResolvedRegion[]): ResolvedActivity {
-  const a = obj(v, field, ["region", "writesPerSec", "writeSize", "hotFraction", "hotProbability", "zipf", "produces", "sharedEpoch"]);
+  const a = obj(v, field, ["region", "writesPerSec", "writeSize", "hotFraction", "hotProbability", "zipf", "produces", "sharedEpoch", "readsPerSec"]);
   const rname = str(a, "region", field);
   const region = regions.findIndex((r) => r.name === rname);
   if (region < 0) fail(`${field}.region`, `no region named "${rname}" (regions: ${regions.map((r) => r.name).join(", ")})`);
@@ -319,8 +393,9 @@ function resolveActivity(v: unknown, field: string, regions: ResolvedRegion[]): 
   const sharedEpochSec = dur(a, "sharedEpoch", field, 10);
   if (sharedEpochSec <= 0) fail(`${field}.sharedEpoch`, `must be above 0`);
   const pages = regions[region]!.pages;
+  const readsPerSec = num(a, "readsPerSec", field, 0, 1e8, 0);
   return {
-    region, writesPerSec, writeSize, zipf, hotProbability, sharedEpochSec, cum,
+    region, writesPerSec, writeSize, zipf, hotProbability, sharedEpochSec, cum, readsPerSec,
     hotPages: Math.max(1, Math.min(pages, Math.round(hotFraction * pages))),
   };
 }
@@ -370,7 +445,7 @@ function apportionGuests(families: ResolvedFamily[], total: number): void {
  */
 function rescale(f: ResolvedFamily, pages: number): void {
   const old = f.pages;
-  for (const p of f.phases) for (const a of p.activities) a.writesPerSec *= pages / old;
+  for (const p of f.phases) for (const a of p.activities) (a.writesPerSec *= pages / old), (a.readsPerSec *= pages / old);
   let first = 0;
   f.regions.forEach((r, i) => {
     const oldPages = r.pages;

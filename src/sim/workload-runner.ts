@@ -18,11 +18,19 @@
  * guests. Boot writes are instantaneous at the guest's start and cost no guest CPU.
  * A trace replay (replay-runner.ts) is a subclass that keeps this bookkeeping and replaces
  * startDue, plan and runOps.
+
+ * On an overcommitted host (the Simulation sets `pager` and `contents`): every write first calls
+ * pager.touch (reclaim.ts: a taken page comes back, room is made for a frame), `contents`
+ * (page-contents.ts) follows every page's bytes, and activities also read (readsPerSec, their
+ * targets drawn like the writes' from a second per-guest PRNG, so the writes' targets are those
+ * of the same run without a host). A phase's storm (spec.ts StormSpec) rewrites its regions with
+ * content shared by the family, in any run. Without a host none of the host code runs.
  */
 import { Hypervisor, InvalidArgumentError, MAX_FRAMES, PAGE_SIZE, ZERO_PAGE, type Guest } from "../hypervisor/index.ts";
 import { ContentIds, fmix32, NO_CONTENT, PageFiller, UNIQUE_BIT, ZERO_CONTENT } from "./content.ts";
 import { gcd, Rng, sampleCdf, zipfCdf } from "./rng.ts";
-import type { ResolvedActivity, ResolvedFamily, ResolvedWorkload } from "./spec.ts";
+import { PageContents } from "./page-contents.ts";
+import type { ResolvedActivity, ResolvedFamily, ResolvedStorm, ResolvedWorkload } from "./spec.ts";
 
 export interface SimGuest {
   index: number;
@@ -38,6 +46,18 @@ export interface SimGuest {
   doneAcc: Float64Array;
   phase: number;
   phaseEnd: number; // guest-local seconds
+  /** Guest-local start of the current phase; pages of its storm written so far. */
+  phaseStart: number;
+  stormDone: number;
+  /** Reads (host runs only): their own PRNG and per-activity accumulators, like wantAcc/doneAcc. */
+  readRng: Rng;
+  readWantAcc: Float64Array;
+  readDoneAcc: Float64Array;
+}
+
+/** What the host does before a guest touches a page (reclaim.ts); null: no host, nothing to do. */
+export interface PageAccess {
+  touch(g: SimGuest, slot: number, write: boolean): void;
 }
 
 /** What a batch of guest operations did (for the cost model). */
@@ -74,16 +94,26 @@ export class WorkloadRunner {
   accessWatch: FirstAccessWatch | null = null;
   /** accessFaults of the activity being run (runOps adds it to its tally). */
   private accessFaults = 0;
+  /** Set by the Simulation on a host with a size (reclaim.ts); null otherwise. */
+  pager: PageAccess | null = null;
+  /** Every page's bytes as numbers (host runs and --verify); null otherwise. */
+  contents: PageContents | null = null;
+  /** Reads performed (host runs), over the run. */
+  reads = 0;
 
+  /** `hostFrames`: the machine's frames on a host with a size; default one per guest page (+1024). */
   constructor(
     readonly workload: ResolvedWorkload,
     readonly seed: number,
+    hostFrames?: number,
   ) {
-    if (workload.totalPages + 1024 > MAX_FRAMES)
+    if (hostFrames === undefined && workload.totalPages + 1024 > MAX_FRAMES)
       throw new InvalidArgumentError(
         `${workload.totalGuests} guests hold ${(workload.totalPages * 4096) / 2 ** 30} GiB of guest memory; the simulated machine holds at most ${+(((MAX_FRAMES - 1024) * 4096) / 2 ** 30).toFixed(3)} GiB (fewer guests or less --guest-mem)`,
       );
-    this.hv = new Hypervisor({ frames: workload.totalPages + 1024 });
+    this.hv = new Hypervisor({ frames: hostFrames ?? workload.totalPages + 1024 });
+    // every guest's slots at once: the page table never doubles (and copies) as guests start
+    this.hv.pageTable.ensureCapacity(workload.totalPages);
     this.filler = new PageFiller(seed);
     this.contentOf = new Uint32Array(workload.totalPages).fill(NO_CONTENT);
     this.pendingSince = new Float64Array(workload.totalPages).fill(-1);
@@ -100,7 +130,9 @@ export class WorkloadRunner {
         regionBase: new Int32Array(n), regionDistinct: new Int32Array(n),
         rng: new Rng(fmix32((seed * 0x9e3779b1 + index * 0x85ebca6b + 1) >>> 0)),
         hotOffset: new Int32Array(0), zipfMul: new Int32Array(0), wantAcc: new Float64Array(0), doneAcc: new Float64Array(0),
-        phase: -1, phaseEnd: 0,
+        phase: -1, phaseEnd: 0, phaseStart: 0, stormDone: 0,
+        readRng: new Rng(fmix32((seed * 0x2c1b3c6d + index * 0x297a2d39 + 7) >>> 0)),
+        readWantAcc: new Float64Array(0), readDoneAcc: new Float64Array(0),
       };
       fam.regions.forEach((r, ri) => {
         g.regionDistinct[ri] = Math.max(1, Math.round(r.pages / r.copies));
@@ -146,8 +178,22 @@ export class WorkloadRunner {
 
   /** Writes a whole page of named content `id` (or zeros) and updates the bookkeeping. */
   private writeFull(g: SimGuest, guest: Guest, gfn: number, id: number, now: number): void {
+    const slot = guest.slotBase + gfn;
+    if (this.pager) this.pager.touch(g, slot, true);
     guest.write(gfn, 0, id === ZERO_CONTENT ? ZERO_PAGE : this.filler.named(id));
-    this.setContent(guest.slotBase + gfn, id, now);
+    if (this.contents) this.contents.full(slot, id);
+    this.setContent(slot, id, now);
+  }
+
+  /** The bytes page `slot` holds now (host runs and --verify: needs `contents`), into `out`. */
+  pageBytes(slot: number, out: Uint8Array): Uint8Array {
+    const g = this.hv.guestOfSlot(slot);
+    return this.contents!.bytes(slot, this.contentOf[slot]!, g.id, slot - g.slotBase, this.filler, out);
+  }
+
+  /** A page the balloon took from the guest's free memory: it holds nothing any more. */
+  forget(slot: number): void {
+    this.setContent(slot, NO_CONTENT, 0);
   }
 
   /** Records that page `slot` now holds content `id` (NO_CONTENT: unpopulated): copy counts and time-to-merge. */
@@ -174,15 +220,22 @@ export class WorkloadRunner {
       while (local >= end && p < phases.length - 1) end += phases[++p]!.durationSec;
       if (p !== g.phase) {
         g.phase = p;
+        g.phaseStart = phases.slice(0, p).reduce((a, x) => a + x.durationSec, 0);
+        g.stormDone = 0;
         const acts = phases[p]!.activities;
+        g.readWantAcc = new Float64Array(acts.length);
+        g.readDoneAcc = new Float64Array(acts.length);
         g.hotOffset = new Int32Array(acts.length);
         g.zipfMul = new Int32Array(acts.length);
         g.wantAcc = new Float64Array(acts.length);
         g.doneAcc = new Float64Array(acts.length);
         acts.forEach((a, i) => {
           const n = g.family.regions[a.region]!.pages;
-          g.hotOffset[i] = g.rng.int(n);
-          let m = 1 + 2 * g.rng.int(Math.max(1, n >>> 1));
+          // a read-only activity (writesPerSec 0) draws from the reads' PRNG, so adding one to a
+          // spec leaves the writes (and every run without a host) exactly as they were
+          const rng = a.writesPerSec > 0 ? g.rng : g.readRng;
+          g.hotOffset[i] = rng.int(n);
+          let m = 1 + 2 * rng.int(Math.max(1, n >>> 1));
           while (gcd(m, n) !== 1) m += 2;
           g.zipfMul[i] = m % n || 1;
         });
@@ -203,6 +256,7 @@ export class WorkloadRunner {
     for (let i = 0; i < acts.length; i++) {
       const a = acts[i]!;
       g.wantAcc[i]! += a.writesPerSec * dt;
+      if (this.pager) g.readWantAcc[i]! += a.readsPerSec * dt;
       const n = Math.floor(g.wantAcc[i]!);
       const bytes = a.cum[0] * a.writeSize + (1 - a.cum[0]) * PAGE_SIZE;
       demand += n * (g.family.cpuPerOpSec + bytes * writeNsPerByte * 1e-9 + cowCostPerOpSec);
@@ -213,8 +267,14 @@ export class WorkloadRunner {
   /** Performs `ratio` (0..1) of the operations planned this tick; tallies what they did. */
   runOps(g: SimGuest, now: number, ratio: number, t: OpTally): void {
     if (!g.guest) return;
-    const acts = g.family.phases[g.phase]!.activities;
+    const phase = g.family.phases[g.phase]!;
+    const acts = phase.activities;
     const hv = this.hv;
+    if (phase.storm) this.stormWrites(g, phase.storm, now, t);
+    if (this.pager) {
+      this.doReads(g, acts, ratio);
+      this.flushAccessFaults(t); // the reads' first-access faults (noteRead) go to this tick's tally
+    }
     for (let i = 0; i < acts.length; i++) {
       const want = Math.floor(g.wantAcc[i]!);
       g.wantAcc[i]! -= want;
@@ -241,8 +301,53 @@ export class WorkloadRunner {
     this.accessFaults = 0;
   }
 
-  private target(g: SimGuest, a: ResolvedActivity, i: number, n: number): number {
-    const rng = g.rng;
+  /** The storm's writes due by `now` (not operations: their CPU and CoW costs are charged, they add no throughput). */
+  private stormWrites(g: SimGuest, s: ResolvedStorm, now: number, t: OpTally): void {
+    const regions = g.family.regions;
+    let total = 0;
+    for (const ri of s.regions) total += regions[ri]!.pages;
+    const local = now - g.startSec - g.phaseStart - s.atSec;
+    const due = local < 0 ? 0 : Math.min(total, Math.floor((total * local) / s.overSec) + 1);
+    const guest = g.guest!;
+    const hv = this.hv;
+    const b0 = hv.cowBreaks, c0 = hv.cowCopies, p0 = hv.ptUpdates;
+    for (; g.stormDone < due; g.stormDone++) {
+      let k = g.stormDone;
+      let ri = 0;
+      while (k >= regions[s.regions[ri]!]!.pages) k -= regions[s.regions[ri++]!]!.pages;
+      const r = regions[s.regions[ri]!]!;
+      this.writeFull(g, guest, r.firstPage + k, this.ids.version(`storm:${r.shareKey}:${g.phase}`, k, 0), now);
+      t.bytes += PAGE_SIZE;
+    }
+    t.cowBreaks += hv.cowBreaks - b0;
+    t.cowCopies += hv.cowCopies - c0;
+    t.ptUpdates += hv.ptUpdates - p0;
+  }
+
+  /** Host runs: the reads planned this tick, `ratio` of them performed; each touches its page (free while resident). */
+  private doReads(g: SimGuest, acts: ResolvedActivity[], ratio: number): void {
+    const pager = this.pager!;
+    const base = g.guest!.slotBase;
+    for (let i = 0; i < acts.length; i++) {
+      const a = acts[i]!;
+      if (a.readsPerSec === 0) continue;
+      const want = Math.floor(g.readWantAcc[i]!);
+      g.readWantAcc[i]! -= want;
+      g.readDoneAcc[i]! += want * ratio;
+      const n = Math.floor(g.readDoneAcc[i]! + 1e-9);
+      g.readDoneAcc[i]! -= n;
+      const r = g.family.regions[a.region]!;
+      const watched = this.accessWatch !== null;
+      for (let k = 0; k < n; k++) {
+        const slot = base + r.firstPage + this.target(g, a, i, r.pages, g.readRng);
+        if (watched) this.noteRead(slot);
+        pager.touch(g, slot, false);
+      }
+      this.reads += n;
+    }
+  }
+
+  private target(g: SimGuest, a: ResolvedActivity, i: number, n: number, rng: Rng = g.rng): number {
     if (a.zipf > 0) {
       const key = `${n}:${a.zipf}`;
       let cdf = this.zipfCache.get(key);
@@ -268,7 +373,9 @@ export class WorkloadRunner {
       const u = g.rng.float();
       if (u < a.cum[0]) {
         const serial = this.uniqueSerial++ & 0x7fffffff;
+        if (this.pager) this.pager.touch(g, guest.slotBase + gfn, true);
         guest.write(gfn, 0, this.filler.unique(serial, guest.id, gfn, a.writeSize));
+        if (this.contents) this.contents.unique(guest.slotBase + gfn, this.contentOf[guest.slotBase + gfn]!, a.writeSize);
         this.setContent(guest.slotBase + gfn, (UNIQUE_BIT | serial) >>> 0, now);
         bytes += a.writeSize;
         continue;
@@ -296,8 +403,9 @@ export class WorkloadRunner {
    * flushAccessFaults). When the mitigation faults reads (vusion: copy-on-access) and this is the
    * page's first access since a scanner visit, it counts one access fault, merged or not: a read
    * never breaks CoW, so no CoW break stands in for it; guest-cpu charges it as a CoW break with
-   * its copy, as it charges a write's. Writes use noteAccess. The canned workloads only write;
-   * a runner reporting reads (readsPerSec) calls this. Departure: real VUsion also un-merges a
+   * its copy, as it charges a write's. Writes use noteAccess. doReads (host runs: activities
+   * with readsPerSec) calls it for each read, before the pager touches the page; runOps flushes
+   * those faults into the tick's tally. Departure: real VUsion also un-merges a
    * fused page on that access; here the page stays merged (the saving is an upper bound).
    */
   noteRead(slot: number): void {

@@ -30,6 +30,7 @@
  */
 import { FrameState, type Hypervisor, type MachineMemory } from "../../hypervisor/index.ts";
 import { HashScannerBase } from "../hash/hash-scanner-base.ts";
+import type { HashIndex } from "../hash/hash-index.ts";
 import { Kind, type HashSlots } from "../hash/hash-slots.ts";
 import type { ScannerParts } from "../scanner-base.ts";
 import type { HashAheadFilter } from "../visit-order.ts";
@@ -95,8 +96,7 @@ export class EsxScanner extends HashScannerBase {
   }
 
   /** A hint stands while its page, re-hashed now, still has the hint's fingerprint. */
-  protected hintValid(pos: number, hi: number, lo: number): boolean {
-    const ix = this.index;
+  protected hintValid(ix: HashIndex, pos: number, hi: number, lo: number): boolean {
     const h = ix.aux[pos]!;
     const f = this.hv.pageTable.slotFrame[h]!;
     if (this.slots.kind[h] !== Kind.INDEXED || this.registration.registered[h] !== 1 || f < 0 || f === this.hv.zeroFrame) return false;

@@ -17,22 +17,41 @@ import { splitHash, xxHash3Fingerprint } from "../fingerprint.ts";
 import type { ResolvedScannerOptions } from "../types.ts";
 import type { HashIndex } from "./hash-index.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
+import { partitionOf } from "./partitions.ts";
 
 type Fail = (msg: string) => never;
 
-export function auditHashPolicy(hv: Hypervisor, options: ResolvedScannerOptions, ix: HashIndex, slots: HashSlots, registered: Uint8Array, fail: Fail): void {
+export function auditHashPolicy(hv: Hypervisor, options: ResolvedScannerOptions, parts: readonly HashIndex[], slots: HashSlots, registered: Uint8Array, fail: Fail): void {
+  const hints = new Map<number, number>(); // slot -> hint entries
+  for (let i = 0; i < parts.length; i++) auditPartition(hv, options, parts, i, slots, fail, hints);
+  const recount = new Int32Array(5);
+  const n = Math.min(slots.kind.length, hv.pageTable.slotCount);
+  for (let s = 0; s < n; s++) {
+    const k = slots.kind[s]!;
+    if (k > Kind.VOLATILE) fail(`slot ${s}: kind ${k}`);
+    recount[k]!++;
+    if (k === Kind.INDEXED && hints.get(s) !== 1) fail(`slot ${s} is INDEXED but owns ${hints.get(s) ?? 0} hint entries`);
+    if (k !== Kind.NONE && registered[s] !== 1 && k !== Kind.ZERO && k !== Kind.MERGED) fail(`slot ${s} is tracked (kind ${k}) but not registered`);
+  }
+  for (let k = 1; k <= Kind.VOLATILE; k++)
+    if (recount[k] !== slots.kindCount[k]) fail(`kindCount[${k}] is ${slots.kindCount[k]}, recounted ${recount[k]}`);
+}
+
+/** One partition's entries: structure, the key's partition, and the entries' fingerprints. */
+function auditPartition(hv: Hypervisor, options: ResolvedScannerOptions, parts: readonly HashIndex[], which: number, slots: HashSlots, fail: Fail, hints: Map<number, number>): void {
+  const ix = parts[which]!;
   auditIndexStructure(ix, fail);
   const m = hv.memory;
   const sf = hv.pageTable.slotFrame;
   const fingerprint = options.fingerprintOverride ?? xxHash3Fingerprint;
   const h = { hi: 0, lo: 0 };
-  const hints = new Map<number, number>(); // slot -> hint entries
   for (let p = 0; p < ix.capacity; p++) {
     const f = ix.frame[p]!;
     if (f < 0) continue;
     const hi = ix.keyHi[p]!;
     const lo = ix.keyLo[p]!;
     const aux = ix.aux[p]!;
+    if (parts.length > 1 && partitionOf(hi, lo, parts.length) !== which) fail(`partition ${which} bucket ${p}: a key of partition ${partitionOf(hi, lo, parts.length)}`);
     if (f >= m.frames) fail(`index bucket ${p}: frame ${f} is not a pool frame`);
     let live: boolean;
     if (aux >= 0) {
@@ -48,17 +67,6 @@ export function auditHashPolicy(hv: Hypervisor, options: ResolvedScannerOptions,
     splitHash(fingerprint(m.view(f)), h);
     if (h.hi !== hi || h.lo !== lo) fail(`index bucket ${p}: frame ${f} (generation ${ix.gen[p]}) no longer has the entry's fingerprint`);
   }
-  const recount = new Int32Array(5);
-  const n = Math.min(slots.kind.length, hv.pageTable.slotCount);
-  for (let s = 0; s < n; s++) {
-    const k = slots.kind[s]!;
-    if (k > Kind.VOLATILE) fail(`slot ${s}: kind ${k}`);
-    recount[k]!++;
-    if (k === Kind.INDEXED && hints.get(s) !== 1) fail(`slot ${s} is INDEXED but owns ${hints.get(s) ?? 0} hint entries`);
-    if (k !== Kind.NONE && registered[s] !== 1 && k !== Kind.ZERO && k !== Kind.MERGED) fail(`slot ${s} is tracked (kind ${k}) but not registered`);
-  }
-  for (let k = 1; k <= Kind.VOLATILE; k++)
-    if (recount[k] !== slots.kindCount[k]) fail(`kindCount[${k}] is ${slots.kindCount[k]}, recounted ${recount[k]}`);
 }
 
 function auditIndexStructure(ix: HashIndex, fail: Fail): void {

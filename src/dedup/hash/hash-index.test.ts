@@ -1,6 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { InvalidArgumentError } from "../../hypervisor/index.ts";
 import { HashIndex } from "./hash-index.ts";
+import { partitionOf } from "./partitions.ts";
+
+/** The (frame, aux) pairs of a key in the order a lookup meets them. */
+function inOrder(ix: HashIndex, hi: number, lo: number): string {
+  const out: string[] = [];
+  for (let p = ix.first(hi, lo); p >= 0; p = ix.next(p, hi, lo)) out.push(`${ix.frame[p]}:${ix.aux[p]}`);
+  return out.join(",");
+}
 
 /** All (frame, aux) pairs stored under a key, sorted. */
 function entries(ix: HashIndex, hi: number, lo: number): [number, number][] {
@@ -109,4 +117,42 @@ describe("HashIndex", () => {
     expect(() => ix.remove(3)).toThrow(InvalidArgumentError);
     expect(ix.count).toBe(0);
   });
+
+  test("per-key order is insertion order: one table and tables split by partitionOf agree, through rehashes and wrapping runs", () => {
+    for (const parts of [2, 3, 6]) {
+      const one = new HashIndex(16);
+      const split = Array.from({ length: parts }, () => new HashIndex(16, true));
+      const of = (hi: number, lo: number) => split[partitionOf(hi, lo, parts)]!;
+      let x = 99 + parts;
+      const rnd = (n: number) => {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        return (x >>> 8) % n;
+      };
+      const live = new Map<string, number[]>();
+      for (let step = 0; step < 6000; step++) {
+        const hi = rnd(2);
+        const lo = rnd(25);
+        const key = `${hi}:${lo}`;
+        const list = live.get(key) ?? [];
+        if (list.length > 0 && rnd(3) === 0) {
+          const f = list.splice(rnd(list.length), 1)[0]!;
+          one.remove(one.locate(hi, lo, f, -1));
+          of(hi, lo).remove(of(hi, lo).locate(hi, lo, f, -1));
+        } else {
+          one.insert(hi, lo, step, 0, -1);
+          of(hi, lo).insert(hi, lo, step, 0, -1);
+          list.push(step);
+        }
+        live.set(key, list);
+        if (step % 997 === 0) for (const ix of split) ix.reserve(ix.count * 3); // rehash at other times than `one`
+      }
+      for (const [key, list] of live) {
+        const [hi, lo] = key.split(":").map(Number) as [number, number];
+        expect(inOrder(of(hi, lo), hi, lo)).toBe(inOrder(one, hi, lo));
+        expect(inOrder(one, hi, lo)).toBe(list.map((f) => `${f}:-1`).join(",")); // insertion order
+      }
+      expect(split.reduce((n, ix) => n + ix.count, 0)).toBe(one.count);
+    }
+  });
 });
+

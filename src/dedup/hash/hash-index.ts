@@ -14,6 +14,19 @@
  * Entry moves only go to buckets at or after the hole (cyclically), so a caller iterating the
  * matches of one key may delete the entry at `pos` and continue with `scan(pos, ...)`.
  *
+ * Per-key order. The entries of one key are always met in the order they were inserted, whatever
+ * other keys did: an insert lands after every entry of its key (they lie in one unbroken run from
+ * the home bucket), a backward shift never moves an entry past another of its key (an entry that
+ * may not move stops every later entry of the same home), and a rehash re-inserts the buckets
+ * starting just after an empty one, so a run that wraps around the end of the table keeps its
+ * order. Lookups therefore decide the same in one table or in several tables that split the keys
+ * (the scanner's partitions by fingerprint, hash-scanner-base.ts), at any capacity.
+ *
+ * Shared tables (`shared`: the arrays live in SharedArrayBuffers, and so does the entry count):
+ * the partition workers use such a table in place (HashIndex.attach on exportState()). Only the
+ * owner may grow it (reserve/rehash replace the arrays); a worker inserts only into room the
+ * owner reserved.
+ *
  * Structures (struct of arrays, one element per bucket; no object per entry):
  *   keyHi, keyLo  Uint32Array  the fingerprint's halves
  *   frame         Int32Array   a machine frame number; -1 marks an empty bucket
@@ -25,6 +38,18 @@
 import { InvalidArgumentError } from "../../hypervisor/index.ts";
 
 const EMPTY = -1;
+
+/** What a worker needs to use a shared table in place (HashIndex.attach). */
+export interface HashIndexState {
+  keyHi: Uint32Array;
+  keyLo: Uint32Array;
+  frame: Int32Array;
+  gen: Uint32Array;
+  aux: Int32Array;
+  /** [entry count] (shared). */
+  header: Int32Array;
+  bits: number;
+}
 const MAX_LOAD = 0.7;
 const MIN_BITS = 4;
 
@@ -35,29 +60,68 @@ export class HashIndex {
   frame: Int32Array;
   gen: Uint32Array;
   aux: Int32Array;
-  /** Entries in the table: +1 per insert, -1 per remove, 0 at clear (read-only outside: `count`). */
-  private nEntries = 0;
+  /** header[0]: entries in the table: +1 per insert, -1 per remove, 0 at clear (read-only outside: `count`). */
+  private header: Int32Array;
   private bits: number;
   private mask: number;
   private limit: number;
+  /** Arrays in SharedArrayBuffers (partition workers use the table in place). */
+  readonly shared: boolean;
 
-  constructor(initialCapacity = 1 << MIN_BITS) {
+  constructor(initialCapacity = 1 << MIN_BITS, shared = false) {
     if (!Number.isInteger(initialCapacity) || initialCapacity < 1 || initialCapacity > 1 << 30)
       throw new InvalidArgumentError(`initial capacity must be an integer from 1 to 2^30, got ${initialCapacity}`);
     let bits = MIN_BITS;
     while (1 << bits < initialCapacity) bits++;
+    this.shared = shared;
+    this.header = new Int32Array(shared ? new SharedArrayBuffer(8) : new ArrayBuffer(8));
     this.bits = bits;
     this.mask = (1 << bits) - 1;
     this.limit = Math.floor((1 << bits) * MAX_LOAD);
-    this.keyHi = new Uint32Array(1 << bits);
-    this.keyLo = new Uint32Array(1 << bits);
-    this.frame = new Int32Array(1 << bits).fill(EMPTY);
-    this.gen = new Uint32Array(1 << bits);
-    this.aux = new Int32Array(1 << bits);
+    this.keyHi = this.u32(1 << bits);
+    this.keyLo = this.u32(1 << bits);
+    this.frame = this.i32(1 << bits).fill(EMPTY);
+    this.gen = this.u32(1 << bits);
+    this.aux = this.i32(1 << bits);
+  }
+
+  /** A worker's handle on a shared table (same arrays, same count). */
+  static attach(st: HashIndexState): HashIndex {
+    const ix = Object.create(HashIndex.prototype) as HashIndex;
+    const w = ix as unknown as { shared: boolean; header: Int32Array; bits: number; mask: number; limit: number };
+    w.shared = true;
+    w.header = st.header;
+    w.bits = st.bits;
+    w.mask = (1 << st.bits) - 1;
+    w.limit = Math.floor((1 << st.bits) * MAX_LOAD);
+    ix.keyHi = st.keyHi;
+    ix.keyLo = st.keyLo;
+    ix.frame = st.frame;
+    ix.gen = st.gen;
+    ix.aux = st.aux;
+    return ix;
+  }
+
+  /** The arrays and count of a shared table, for attach() in a worker (valid until the next rehash). */
+  exportState(): HashIndexState {
+    return { keyHi: this.keyHi, keyLo: this.keyLo, frame: this.frame, gen: this.gen, aux: this.aux, header: this.header, bits: this.bits };
+  }
+
+  /** Entries that fit before the next insert would rehash. */
+  get room(): number {
+    return this.limit - this.header[0]!;
+  }
+
+  private u32(n: number): Uint32Array {
+    return new Uint32Array(this.shared ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n));
+  }
+
+  private i32(n: number): Int32Array {
+    return new Int32Array(this.shared ? new SharedArrayBuffer(4 * n) : new ArrayBuffer(4 * n));
   }
 
   get count(): number {
-    return this.nEntries;
+    return this.header[0]!;
   }
 
   get capacity(): number {
@@ -108,14 +172,14 @@ export class HashIndex {
   /** Adds an entry (keys may repeat) and returns its bucket (valid until the next insert/remove). */
   insert(hi: number, lo: number, frame: number, gen: number, aux: number): number {
     if (frame < 0) throw new InvalidArgumentError(`frame must be >= 0, got ${frame}`);
-    if (this.nEntries + 1 > this.limit) this.rehash(this.bits + 1);
+    if (this.header[0]! + 1 > this.limit) this.rehash(this.bits + 1);
     const p = this.place(hi, lo);
     this.keyHi[p] = hi;
     this.keyLo[p] = lo;
     this.frame[p] = frame;
     this.gen[p] = gen;
     this.aux[p] = aux;
-    this.nEntries++;
+    this.header[0]!++;
     return p;
   }
 
@@ -141,7 +205,7 @@ export class HashIndex {
       hole = j;
     }
     fr[hole] = EMPTY;
-    this.nEntries--;
+    this.header[0]!--;
   }
 
   /** Grows the table now so that `entries` entries fit without a rehash. */
@@ -154,7 +218,7 @@ export class HashIndex {
   /** Forgets every entry (keeps the capacity). */
   clear(): void {
     this.frame.fill(EMPTY);
-    this.nEntries = 0;
+    this.header[0] = 0;
   }
 
   /** First empty bucket of the run starting at the key's home. */
@@ -165,18 +229,24 @@ export class HashIndex {
     return p;
   }
 
+  /** Re-inserts every entry into a table of 2^bits buckets, starting just after an empty bucket
+   * so that a run wrapping around the end keeps its order (see "Per-key order"). */
   private rehash(bits: number): void {
     const { keyHi, keyLo, frame, gen, aux } = this;
+    const old = frame.length;
     const n = 1 << bits;
     this.bits = bits;
     this.mask = n - 1;
     this.limit = Math.floor(n * MAX_LOAD);
-    this.keyHi = new Uint32Array(n);
-    this.keyLo = new Uint32Array(n);
-    this.frame = new Int32Array(n).fill(EMPTY);
-    this.gen = new Uint32Array(n);
-    this.aux = new Int32Array(n);
-    for (let i = 0; i < frame.length; i++) {
+    this.keyHi = this.u32(n);
+    this.keyLo = this.u32(n);
+    this.frame = this.i32(n).fill(EMPTY);
+    this.gen = this.u32(n);
+    this.aux = this.i32(n);
+    let start = 0;
+    while (start < old && frame[start] !== EMPTY) start++; // load <= 0.7: there is an empty bucket
+    for (let k = 1; k <= old; k++) {
+      const i = (start + k) % old;
       if (frame[i] === EMPTY) continue;
       const p = this.place(keyHi[i]!, keyLo[i]!);
       this.keyHi[p] = keyHi[i]!;

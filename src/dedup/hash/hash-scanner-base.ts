@@ -35,6 +35,15 @@
  * Mitigations (mitigation.ts): salted keeps salts apart in FrameComparer.equal (the index keyed by
  * (fingerprint, salt)); zero-only stops after step 1 (the page stays kind NONE, unindexed).
  *
+ * Partitions and workers (issue 13, part 3). The index is split by fingerprint into partitions
+ * (partitions.ts; one without workers): a fingerprint's entries all live in one partition and are
+ * met in insertion order in any table, so the split changes no decision. With workers, a batch of
+ * at least MIN_PARTITIONED_BATCH pages (partition-engine.ts) is listed, then decided partition by partition on the
+ * workers and this thread (partition-exec.ts mirrors visit() and process() per partition), and
+ * the merges are applied here by handle in visit order (partition-engine.ts): the same merges,
+ * counters and mappings as one thread, for any worker count. A batch outside what partitions
+ * decide exactly is visited here page by page (the engine declines it before changing anything).
+ *
  * Statistics are read from the hypervisor, which knows them at once (no lazy counting as in
  * KSM): the frames this scanner merged into are kept on a list (with their generation at merge
  * time); stats() counts those still SHARED at that generation (pagesShared) and their extra
@@ -45,11 +54,13 @@
 import { BusyError, FrameState, ZERO_PAGE } from "../../hypervisor/index.ts";
 import { splitHash, ZERO_PAGE_HASH } from "../fingerprint.ts";
 import { auditFail, ScannerBase, type ScannerParts } from "../scanner-base.ts";
-import type { ResolvedScannerOptions, ScannerStats } from "../types.ts";
+import type { ResolvedScannerOptions, ScannerStats, ScannerWork } from "../types.ts";
 import { auditHashPolicy } from "./hash-audit.ts";
 import { HashIndex } from "./hash-index.ts";
+import { partitionCount, partitionOf } from "./partitions.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
 import { MergedFrames } from "./merged-frames.ts";
+import { PartitionEngine } from "./partition-engine.ts";
 
 export { Kind } from "./hash-slots.ts";
 
@@ -63,7 +74,10 @@ const PAGE = 4096;
 export const BYTES_PER_TRACKED_PAGE = 18 + 40 + 9;
 
 export abstract class HashScannerBase extends ScannerBase {
-  protected readonly index = new HashIndex(1024);
+  /** The index, split by fingerprint into partitions (partitionOf; one when the scanner has no
+   * workers): every key lives in one partition, and a key's entries are met in insertion order in
+   * any table (hash-index.ts), so the split changes no decision. */
+  protected readonly parts: HashIndex[];
   protected readonly slots: HashSlots;
   protected readonly merged: MergedFrames;
   protected readonly zeroHi: number;
@@ -72,6 +86,8 @@ export abstract class HashScannerBase extends ScannerBase {
   constructor(parts: ScannerParts, slots: HashSlots) {
     super(parts);
     this.slots = slots;
+    const n = partitionCount(this.options);
+    this.parts = Array.from({ length: n }, () => new HashIndex(1024, n > 1));
     this.merged = new MergedFrames(parts.hv, slots);
     const z = { hi: 0, lo: 0 };
     splitHash(this.options.fingerprintOverride ? this.options.fingerprintOverride(ZERO_PAGE) : ZERO_PAGE_HASH, z);
@@ -79,8 +95,102 @@ export abstract class HashScannerBase extends ScannerBase {
     this.zeroLo = z.lo;
   }
 
-  /** Whether the unshared entry at bucket `pos` (fingerprint hi/lo) still stands for its page. */
-  protected abstract hintValid(pos: number, hi: number, lo: number): boolean;
+  /** The first partition's index (the whole index when there is one partition: tests). */
+  protected get index(): HashIndex {
+    return this.parts[0]!;
+  }
+
+  /** The partition holding fingerprint (hi, lo). */
+  protected indexFor(hi: number, lo: number): HashIndex {
+    const parts = this.parts;
+    return parts.length === 1 ? parts[0]! : parts[partitionOf(hi, lo, parts.length)]!;
+  }
+
+  /** Partitioned batches (vmdedup with workers; partition-engine.ts), made at the first batch. */
+  protected engine: PartitionEngine | null | undefined = undefined;
+
+  /** With workers, batches are decided in partitions by fingerprint (partition-exec.ts mirrors
+   * the policy's visit() and process() exactly, per partition); none on one thread. */
+  protected makeEngine(): PartitionEngine | null {
+    if (this.parts.length === 1) return null;
+    // partition-exec.ts mirrors visit()/process() without mitigations (salts, zero-only, the
+    // first-access watch, vusion's relocation): under any mitigation every batch runs here.
+    if (this.mitigation.kind !== "off") return null;
+    return new PartitionEngine(this.hv, this.slots, this.registration, this.parts, this.merged, this.workCounters, this.options.workers);
+  }
+
+  /** @internal The engine (tests and benchmarks), made if it was not yet. */
+  partitionEngine(): PartitionEngine | null {
+    if (this.engine === undefined) this.engine = this.makeEngine();
+    return this.engine;
+  }
+
+  /**
+   * The batch loop with a partition engine: the same walk as ScannerBase.scanBatch, but the
+   * visits are listed first, then decided in partitions and applied in order (partition-engine.ts);
+   * a batch the engine declines (FAIL), any batch below engine.minBatch pages, and a batch
+   * for which the engine measured this thread alone faster (choosePartitioned) is visited here
+   * page by page exactly as without workers. Listing cannot change the order:
+   * next() depends on registration and population only, which merges never change.
+   */
+  protected override scanBatch(pages: number): number {
+    const eng = this.partitionEngine();
+    if (!eng || pages < eng.minBatch) return super.scanBatch(pages);
+    const t0 = Bun.nanoseconds();
+    if (!eng.choosePartitioned()) {
+      const r = super.scanBatch(pages);
+      eng.note(false, Bun.nanoseconds() - t0, r);
+      return r;
+    }
+    const b = eng.begin(pages);
+    const seq = eng.batchSeq;
+    const vs = eng.visitSeq;
+    const vp = eng.visitPos;
+    const sf = this.hv.pageTable.slotFrame;
+    const order = this.order;
+    let n = 0;
+    let passEnded = false;
+    while (n < pages) {
+      if (!order.inPass) {
+        order.begin(this.fullScanCount);
+        this.onPassStart();
+      }
+      const slot = order.next();
+      if (slot < 0) {
+        passEnded = true;
+        break;
+      }
+      this.pagesScanned++;
+      b.vSlot[n] = slot;
+      b.vFrame[n] = sf[slot]!;
+      vs[slot] = seq;
+      vp[slot] = n;
+      n++;
+    }
+    const o = this.options;
+    const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
+    if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
+    else eng.note(true, Bun.nanoseconds() - t0, n);
+    if (passEnded) {
+      this.onPassEnd();
+      this.fullScanCount++;
+    }
+    return n;
+  }
+
+  override work(): ScannerWork {
+    const w = super.work();
+    if (this.engine) w.pagesHashed += this.engine.counters.pagesHashed;
+    return w;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.engine?.close();
+  }
+
+  /** Whether the unshared entry at bucket `pos` of `ix` (fingerprint hi/lo) still stands for its page. */
+  protected abstract hintValid(ix: HashIndex, pos: number, hi: number, lo: number): boolean;
 
   // ---- per-slot state -------------------------------------------------------------------------
 
@@ -92,9 +202,9 @@ export abstract class HashScannerBase extends ScannerBase {
   protected forgetSlot(slot: number): void {
     const k = this.slots.kind[slot]!;
     if (k === Kind.NONE) return;
-    const ix = this.index;
     const hi = this.slots.hashHi[slot]!;
     const lo = this.slots.hashLo[slot]!;
+    const ix = this.indexFor(hi, lo);
     if (k === Kind.INDEXED) {
       for (let p = ix.first(hi, lo); p >= 0; p = ix.next(p, hi, lo)) {
         if (ix.aux[p] === slot) {
@@ -104,22 +214,22 @@ export abstract class HashScannerBase extends ScannerBase {
       }
     } else if (k === Kind.MERGED) {
       const p = ix.locate(hi, lo, this.slots.seenFrame[slot]!, -1);
-      if (p >= 0 && !this.sharedValid(p)) ix.remove(p);
+      if (p >= 0 && !this.sharedValid(ix, p)) ix.remove(p);
     }
     this.setKind(slot, Kind.NONE);
   }
 
-  protected sharedValid(pos: number): boolean {
+  protected sharedValid(ix: HashIndex, pos: number): boolean {
     const m = this.hv.memory;
-    const f = this.index.frame[pos]!;
-    return m.frameState[f] === FrameState.SHARED && m.frameWriteGen[f] === this.index.gen[pos];
+    const f = ix.frame[pos]!;
+    return m.frameState[f] === FrameState.SHARED && m.frameWriteGen[f] === ix.gen[pos];
   }
 
   /** Deletes the entry at `pos`; an unshared entry's page was seen changed: VOLATILE. */
-  private dropEntry(pos: number): void {
-    const h = this.index.aux[pos]!;
+  private dropEntry(ix: HashIndex, pos: number): void {
+    const h = ix.aux[pos]!;
     if (h >= 0 && this.slots.kind[h] === Kind.INDEXED) this.setKind(h, Kind.VOLATILE);
-    this.index.remove(pos);
+    ix.remove(pos);
   }
 
   // ---- the lookup / merge step ----------------------------------------------------------------
@@ -136,7 +246,7 @@ export abstract class HashScannerBase extends ScannerBase {
       return;
     }
     if (this.mitigation.zeroOnly) return; // mitigation zero-only: not indexed, never merged (kind NONE)
-    const ix = this.index;
+    const ix = this.indexFor(hi, lo);
     const rc = m.frameRefcount;
     const max = this.options.maxPageSharing;
     let hintPos = -1;
@@ -153,8 +263,8 @@ export abstract class HashScannerBase extends ScannerBase {
         p = ix.next(p, hi, lo);
         continue;
       }
-      if (!(aux >= 0 ? this.hintValid(p, hi, lo) : this.sharedValid(p))) {
-        this.dropEntry(p);
+      if (!(aux >= 0 ? this.hintValid(ix, p, hi, lo) : this.sharedValid(ix, p))) {
+        this.dropEntry(ix, p);
         p = ix.scan(p, hi, lo);
         continue;
       }
@@ -185,7 +295,7 @@ export abstract class HashScannerBase extends ScannerBase {
       return;
     }
     if (hintPos >= 0 && rc[ix.frame[hintPos]!]! + rc[frame]! <= max) {
-      this.mergeWithHint(hintPos, hintGen, slot, frame, hintFrameGen, fullGroup);
+      this.mergeWithHint(ix, hintPos, hintGen, slot, frame, hintFrameGen, fullGroup);
       return;
     }
     if (changed) {
@@ -208,8 +318,7 @@ export abstract class HashScannerBase extends ScannerBase {
 
   /** Unshared entry at `pos` + page `slot`: the hinted page's frame survives and becomes shared.
    * (hintGen, frameGen): the generations of the two frames when they compared equal. */
-  private mergeWithHint(pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
-    const ix = this.index;
+  private mergeWithHint(ix: HashIndex, pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
     const m = this.hv.memory;
     const h = ix.aux[pos]!;
     // a new shared frame: vusion moves it to a random free frame (mitigation.ts)
@@ -257,9 +366,15 @@ export abstract class HashScannerBase extends ScannerBase {
 
   // ---- hooks of ScannerBase -------------------------------------------------------------------
 
-  /** Sizes the index for every registered page up front (no rehash in the middle of a pass). */
+  /**
+   * Sizes the index for every registered page up front (no rehash in the middle of a pass), or
+   * for every machine frame when there are fewer (an overcommitted host: only resident pages are
+   * hashed; the table still grows if more entries come).
+   */
   protected override onPassStart(): void {
-    this.index.reserve(this.registeredCount);
+    const n = this.parts.length;
+    const want = Math.min(this.registeredCount, this.hv.memory.frames);
+    for (const ix of this.parts) ix.reserve(n === 1 ? want : Math.ceil((1.25 * want) / n));
   }
 
   /** Pages discarded (ballooned out) since their visit are forgotten at the end of each pass. */
@@ -283,7 +398,7 @@ export abstract class HashScannerBase extends ScannerBase {
   }
 
   protected resetAll(): void {
-    this.index.clear();
+    for (const ix of this.parts) ix.clear();
     this.slots.reset();
     this.merged.reset();
   }
@@ -293,7 +408,7 @@ export abstract class HashScannerBase extends ScannerBase {
   }
 
   protected auditPolicy(): void {
-    auditHashPolicy(this.hv, this.options, this.index, this.slots, this.registration.registered, auditFail);
+    auditHashPolicy(this.hv, this.options, this.parts, this.slots, this.registration.registered, auditFail);
     this.merged.audit(auditFail);
   }
 

@@ -12,17 +12,21 @@
  *              once a CoW break makes room, as KSM's stable-tree search does every visit
  * kindCount[kind]: slots of each kind, +1/-1 in setKind (pagesUnshared = INDEXED, pagesVolatile
  * = VOLATILE). Built before the scanner, so the policy's hash-ahead filter can read it.
+ * The arrays live in SharedArrayBuffers: the partition workers (partition-exec.ts) read and write
+ * them in place during a partitioned batch (kindCount stays the owner's; workers report deltas).
  */
 export const Kind = { NONE: 0, INDEXED: 1, MERGED: 2, ZERO: 3, VOLATILE: 4 } as const;
 
 export class HashSlots {
-  kind = new Uint8Array(0);
-  hashHi = new Uint32Array(0);
-  hashLo = new Uint32Array(0);
-  seenFrame = new Int32Array(0);
-  seenGen = new Uint32Array(0);
+  kind: Uint8Array = sharedU8(0);
+  hashHi: Uint32Array = sharedU32(0);
+  hashLo: Uint32Array = sharedU32(0);
+  seenFrame: Int32Array = sharedI32(0);
+  seenGen: Uint32Array = sharedU32(0);
   inZeroList = new Uint8Array(0);
-  waitRoom = new Uint8Array(0);
+  waitRoom: Uint8Array = sharedU8(0);
+  /** +1 whenever the arrays are replaced (partition workers re-attach). */
+  layout = 0;
   /** Slots per kind (index = Kind value); NONE's entry is not meaningful. */
   readonly kindCount = new Int32Array(5);
 
@@ -35,14 +39,15 @@ export class HashSlots {
   grow(capacity: number): void {
     if (this.kind.length >= capacity) return;
     const old = this.kind.length;
-    this.kind = growTo(this.kind, new Uint8Array(capacity));
-    this.hashHi = growTo(this.hashHi, new Uint32Array(capacity));
-    this.hashLo = growTo(this.hashLo, new Uint32Array(capacity));
-    this.seenFrame = growTo(this.seenFrame, new Int32Array(capacity));
+    this.kind = growTo(this.kind, sharedU8(capacity));
+    this.hashHi = growTo(this.hashHi, sharedU32(capacity));
+    this.hashLo = growTo(this.hashLo, sharedU32(capacity));
+    this.seenFrame = growTo(this.seenFrame, sharedI32(capacity));
     this.seenFrame.fill(-1, old);
-    this.seenGen = growTo(this.seenGen, new Uint32Array(capacity));
+    this.seenGen = growTo(this.seenGen, sharedU32(capacity));
     this.inZeroList = growTo(this.inZeroList, new Uint8Array(capacity));
-    this.waitRoom = growTo(this.waitRoom, new Uint8Array(capacity));
+    this.waitRoom = growTo(this.waitRoom, sharedU8(capacity));
+    this.layout++;
   }
 
   /** run=2: every slot forgotten (kind NONE, never visited). */
@@ -53,6 +58,10 @@ export class HashSlots {
     this.inZeroList.fill(0);
   }
 }
+
+const sharedU8 = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));
+const sharedU32 = (n: number): Uint32Array => new Uint32Array(new SharedArrayBuffer(4 * n));
+const sharedI32 = (n: number): Int32Array => new Int32Array(new SharedArrayBuffer(4 * n));
 
 function growTo<T extends Uint8Array | Uint32Array | Int32Array>(old: T, fresh: T): T {
   fresh.set(old as never);

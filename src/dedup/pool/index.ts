@@ -10,6 +10,7 @@ import { PageHasher, type FrameHasher, type FingerprintFn } from "../fingerprint
 import type { HashAheadFilter, VisitOrder } from "../visit-order.ts";
 import { warnIfMoreThanCores } from "./pool-config.ts";
 import { WorkerPool } from "./worker-pool.ts";
+import type { PartitionEngine } from "../hash/partition-engine.ts";
 
 export { WorkerPool } from "./worker-pool.ts";
 export { DEFAULT_CHUNK, resetCoreWarning, type PoolCounters, type PoolOptions } from "./pool-config.ts";
@@ -23,6 +24,12 @@ export function createFrameHasher(
   warnIfMoreThanCores(opts.workers);
   if (opts.workers === 0 || opts.fingerprintOverride) return new PageHasher(memory, opts.fingerprintOverride);
   return new WorkerPool(memory, order, filter, { workers: opts.workers });
+}
+
+/** The partition engine of a scanner (vmdedup with workers), or null (tests and benchmarks). */
+export function partitionEngineOf(scanner: object): PartitionEngine | null {
+  const f = (scanner as { partitionEngine?: () => PartitionEngine | null }).partitionEngine;
+  return typeof f === "function" ? f.call(scanner) : null;
 }
 
 /** The pool of a scanner, or null when it hashes in its own thread (tests and benchmarks). */

@@ -1,181 +1,180 @@
 /**
- * Worker-pool benchmark (issue 4): a script, not a timed test.
+ * Worker-pool benchmark (issues 4 and 13): a script, not a timed test.
  *
- *   bun src/dedup/pool/pool.bench.ts [--gib 1|4] [--rounds 5] [--raw-only] [--chunks 1024,4096,16384]
+ *   bun src/dedup/pool/pool.bench.ts [--gib 1] [--rounds 5] [--workers 0,1,2] [--chunks 16384]
+ *     [--pages-to-scan 20000] [--small-batches 40] [--engine adaptive|always] [--raw-only] [--out file.json]
  *
- * Memory image ("the 1 GiB mix"): 262,144 pages per GiB in 4 guests; even pages hold one of
- * 2,048 contents (copies), odd pages are unique; every page is a full page of xorshift data.
- *
- * Measures, with workers 0, 1, 2 interleaved (the order rotates every round), each round on a
- * freshly built image:
- *   raw     the pool alone: hashFrame over every populated page in slot order (a full re-hash
- *           with no policy work), for each chunk size of --chunks (2 workers) and DEFAULT_CHUNK;
- *   merge   vmdedup, first merging pass (fullScans(1) of a fresh scanner, worker start included);
- *   rehash  vmdedup, the pass after every page's first byte was rewritten with the same value
- *           (every page changed: each is hashed again).
- * Prints pages/s per round, the median 2-worker/1-worker ratio with its min-max, and the
- * owner's dispatch time per chunk against the time the chunk takes to hash.
+ * "The mix": --gib x 262,144 pages in 4 guests, even pages one of 2,048 contents, odd pages
+ * unique (pool-bench-cases.ts). Every round runs each worker count once, the order rotating per
+ * round (so drift and load fall on each in turn); each case on a freshly built image:
+ *   raw      the pool alone re-hashing every page, per worker count (--chunks: for 2 workers);
+ *            the scaling curve: pages/s vs threads (workers 0 = the scanner's thread alone = 1
+ *            thread; n workers = n + 1 threads, the scanner's thread claiming sub-chunks too),
+ *            with the ideal line = 1 thread x min(threads, cores);
+ *   merge    vmdedup, pool started first (start-up excluded): wall ms until merged (savings =
+ *            the oracle's), the first pass, and a 1%-dirty steady pass;
+ *   small    the simulator's batches (2,000 pages, 20 ms apart), pool vs inline, paired
+ *            per-batch ratios with gate tier 2's median confidence interval (src/gate/stats.ts).
+ * One warm-up run of each case precedes the rounds (not recorded). Prints one line per round and the medians with min-max; --out writes everything as JSON.
  */
-import { buildMixImage } from "../mix-image.ts";
-import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
-import { createScanner } from "../create-scanner.ts";
-import { DEFAULT_CHUNK, WorkerPool, poolOf } from "./index.ts";
-import type { HashAheadFilter, VisitOrder } from "../visit-order.ts";
+import { writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { median, medianInterval } from "./bench-stats.ts";
+import { DEFAULT_CHUNK } from "./index.ts";
+import { buildImage, mergeAndDirty, rawRehash, smallBatches, type EngineMode } from "./pool-bench-cases.ts";
+import { spareCores } from "./spare-cores.ts";
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : dflt;
-};
-const GIB = Number(arg("gib", "1"));
-const ROUNDS = Number(arg("rounds", "5"));
-const RAW_ONLY = args.includes("--raw-only");
-const CHUNKS = arg("chunks", String(DEFAULT_CHUNK)).split(",").map(Number);
-const PAGES = GIB * 262_144;
-const GUESTS = 4;
-const CONTENTS = 2048;
-
-function build(extraFrames: number): { hv: Hypervisor; guests: Guest[] } {
-  const hv = new Hypervisor({ frames: PAGES + extraFrames + 16 });
-  const guests = buildMixImage(hv, { pages: PAGES, guests: GUESTS, contents: CONTENTS, name: "g" });
-  return { hv, guests };
+const { values } = parseArgs({
+  options: {
+    gib: { type: "string", default: "1" },
+    rounds: { type: "string", default: "5" },
+    workers: { type: "string" },
+    chunks: { type: "string", default: String(DEFAULT_CHUNK) },
+    "pages-to-scan": { type: "string", default: "20000" },
+    "small-batches": { type: "string", default: "40" },
+    "raw-only": { type: "boolean", default: false },
+    engine: { type: "string", default: "adaptive" }, // adaptive | always (every batch >= 512 pages in partitions)
+    out: { type: "string" },
+  },
+});
+const CORES = navigator.hardwareConcurrency;
+const GIB = Number(values.gib);
+const PAGES = Math.round(GIB * 262_144);
+const ROUNDS = Number(values.rounds);
+const WORKERS = (values.workers ?? Array.from({ length: CORES + 1 }, (_, i) => i).join(",")).split(",").map(Number);
+const CHUNKS = values.chunks!.split(",").map(Number);
+const PAGES_TO_SCAN = Number(values["pages-to-scan"]);
+const SMALL = Number(values["small-batches"]);
+const ENGINE = values.engine as EngineMode;
+if (!(PAGES >= 4096 && PAGES % 4 === 0) || !(ROUNDS >= 1) || WORKERS.some((w) => !(w >= 0)) || !WORKERS.includes(0) || !["adaptive", "always"].includes(ENGINE)) {
+  console.error("pool.bench: --gib must give >= 4096 pages (a multiple of 4), --rounds >= 1, --workers must include 0, --engine adaptive|always");
+  process.exit(2);
 }
 
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 const fmt = (x: number): string => (x / 1e6).toFixed(2) + " M";
+const rotate = <T>(xs: T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length]!);
+const summary = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+const threadsOf = (w: number): number => (w === 0 ? 1 : w + 1); // the scanner's thread hashes and decides too
 
-/** The pool alone over every populated slot, in ascending slot order. */
-async function raw(hv: Hypervisor, workers: number, chunk: number): Promise<{ pps: number; dispatchUs: number; chunkUs: number }> {
-  const sf = hv.pageTable.slotFrame;
-  const total = hv.pageTable.slotCount;
-  const order: VisitOrder = {
-    ascending: true,
-    inPass: true,
-    begin() {},
-    next: () => -1,
-    abandon() {},
-    peek(after, slots, frames, max, maxPositions, out) {
-      let n = 0;
-      let s = after < 0 ? 0 : after + 1;
-      const end = Math.min(total, s + maxPositions);
-      for (; s < end && n < max; s++) {
-        if (sf[s]! < 0) continue;
-        slots[n] = s;
-        frames[n++] = sf[s]!;
-      }
-      if (out) {
-        out.passEnd = s >= total;
-        out.lastPosition = s - 1;
-      }
-      return n;
-    },
-  };
-  const everyPage: HashAheadFilter = { wouldHash: () => true };
-  const pool = new WorkerPool(hv.memory, order, everyPage, { workers: Math.max(workers, 1), chunk });
-  // start the workers and let them come up (not timed: a scanner's pool is long-lived)
-  pool.hashFrame(0, sf[0]!);
-  await Bun.sleep(30);
-  const t0 = Bun.nanoseconds();
-  let x = 0;
-  if (workers === 0) {
-    for (let s = 0; s < total; s++) {
-      const v = hv.memory.view(sf[s]!);
-      x ^= Number(Bun.hash.xxHash3(v) & 0xffn);
-    }
-  } else for (let s = 0; s < total; s++) {
-    pool.hashFrame(s, sf[s]!);
-    x ^= pool.lo;
-  }
-  const ns = Bun.nanoseconds() - t0;
-  const c = pool.counters;
-  await pool.close();
-  if (x === 0.5) console.log(x);
-  const pps = total / (ns / 1e9);
-  return { pps, dispatchUs: c.chunks ? c.dispatchNs / c.chunks / 1e3 : 0, chunkUs: (chunk / pps) * 1e6 };
-}
+const load: string[] = [];
+const spare: number[] = [];
+// the load, and the cores this process can use now (spare-cores.ts: ~1 when others keep every core busy)
+const noteLoad = async (when: string): Promise<void> => {
+  const c = await spareCores(CORES);
+  spare.push(c);
+  load.push(`${when}: load ${loadavg().map((x) => x.toFixed(2)).join(" ")}, spare cores ${c.toFixed(2)} of ${CORES}`);
+};
+await noteLoad("start");
+console.log(`pool bench: ${GIB} GiB = ${PAGES} pages, ${ROUNDS} rounds, workers ${WORKERS.join(",")}, cores ${CORES}, ${load[0]}`);
 
-async function policyPasses(workers: number): Promise<{ merge: number; rehash: number; mergeMs: number; dispatchUs: number; hits: number }> {
-  const { hv, guests } = build(PAGES / 2);
-  const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan: 4096 });
-  let t0 = Bun.nanoseconds();
-  await s.fullScans(1);
-  const mergeNs = Bun.nanoseconds() - t0;
-  for (const g of guests)
-    for (let gfn = 0; gfn < g.pages; gfn++) {
-      g.write(gfn, 0, g.read(gfn, 0, 1));
-    }
-  t0 = Bun.nanoseconds();
-  await s.fullScans(1);
-  const rehashNs = Bun.nanoseconds() - t0;
-  const c = poolOf(s)?.counters;
-  hv.audit();
-  await s.close();
-  return {
-    merge: PAGES / (mergeNs / 1e9),
-    rehash: PAGES / (rehashNs / 1e9),
-    mergeMs: mergeNs / 1e6,
-    dispatchUs: c && c.chunks ? c.dispatchNs / c.chunks / 1e3 : 0,
-    hits: c ? c.hits / (c.hits + c.misses) : 0,
-  };
-}
-
-function report(name: string, per: Record<number, number[]>): void {
-  const ratios = per[2]!.map((v, i) => v / per[1]![i]!);
-  console.log(
-    `${name}: median pages/s w0 ${fmt(median(per[0]!))}, w1 ${fmt(median(per[1]!))}, w2 ${fmt(median(per[2]!))};` +
-      ` w2/w1 median ${median(ratios).toFixed(2)}x (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})`,
-  );
-}
-
-console.log(`pool bench: ${GIB} GiB = ${PAGES} pages, ${ROUNDS} rounds, cores ${navigator.hardwareConcurrency}`);
+// ---- raw re-hash: the scaling curve --------------------------------------------------------------
+const raw: Record<string, number[]> = {};
+const dispatch: number[] = [];
 {
-  const { hv } = build(0);
-  for (const chunk of CHUNKS) {
-    const per: Record<number, number[]> = { 0: [], 1: [], 2: [] };
-    const disp: number[] = [];
-    const chunkUs: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = [[0, 1, 2], [2, 1, 0], [1, 2, 0]][r % 3]!;
-      const line: string[] = [];
-      for (const w of order) {
-        const m = await raw(hv, w, chunk);
-        per[w]!.push(m.pps);
-        if (w === 2) {
-          disp.push(m.dispatchUs);
-          chunkUs.push(m.chunkUs);
-        }
-        line.push(`w${w} ${fmt(m.pps)}`);
-      }
-      console.log(`  raw chunk ${chunk} round ${r + 1}: ${line.join(", ")} pages/s`);
+  const { hv } = buildImage(PAGES, 0);
+  for (const w of WORKERS) await rawRehash(hv, w, DEFAULT_CHUNK); // warm-up (JIT), not recorded
+  for (let r = 0; r < ROUNDS; r++) {
+    const line: string[] = [];
+    for (const w of rotate(WORKERS, r)) {
+      const m = await rawRehash(hv, w, DEFAULT_CHUNK);
+      (raw[`w${w}`] ??= []).push(m.pagesPerSec);
+      if (w === 2) dispatch.push((m.dispatchUs / m.chunkUs) * 100);
+      line.push(`w${w} ${fmt(m.pagesPerSec)}`);
     }
-    report(`raw re-hash, chunk ${chunk}`, per);
-    console.log(
-      `  dispatch (peek + open) per chunk, 2 workers: median ${median(disp).toFixed(1)} us of a ${median(chunkUs).toFixed(0)} us chunk` +
-        ` = ${((median(disp) / median(chunkUs)) * 100).toFixed(1)}%`,
-    );
+    for (const chunk of CHUNKS.filter((c) => c !== DEFAULT_CHUNK)) {
+      const m = await rawRehash(hv, 2, chunk);
+      (raw[`w2-chunk${chunk}`] ??= []).push(m.pagesPerSec);
+      line.push(`w2 chunk ${chunk} ${fmt(m.pagesPerSec)}`);
+    }
+    console.log(`  raw round ${r + 1}: ${line.join(", ")} pages/s`);
   }
 }
-if (!RAW_ONLY) {
-  const merge: Record<number, number[]> = { 0: [], 1: [], 2: [] };
-  const rehash: Record<number, number[]> = { 0: [], 1: [], 2: [] };
-  const ms: Record<number, number[]> = { 0: [], 1: [], 2: [] };
+const one = median(raw.w0!);
+const scaling = WORKERS.map((w) => ({
+  workers: w,
+  threads: threadsOf(w),
+  pagesPerSec: summary(raw[`w${w}`]!),
+  idealPagesPerSec: one * Math.min(threadsOf(w), CORES),
+}));
+console.log(`scaling (raw re-hash, pages/s vs threads; ideal = 1 thread x min(threads, ${CORES} cores)):`);
+for (const p of scaling)
+  console.log(`  workers ${p.workers} (${p.threads} thread${p.threads > 1 ? "s" : ""}): ${fmt(p.pagesPerSec.median)} (${fmt(p.pagesPerSec.min)}-${fmt(p.pagesPerSec.max)}), ideal ${fmt(p.idealPagesPerSec)}`);
+if (dispatch.length) console.log(`  owner dispatch per chunk, 2 workers: median ${median(dispatch).toFixed(1)}% of the chunk's hashing time`);
+await noteLoad("after raw");
+
+// ---- vmdedup: merged, first pass, 1%-dirty pass ------------------------------------------------
+const merge: Record<string, { mergedMs: number[]; firstPassMs: number[]; dirtyPassMs: number[]; hitRate: number[]; partitioned: number[]; declined: number[] }> = {};
+const small: Record<string, ReturnType<typeof medianInterval> & { ratios: number[] }> = {};
+if (!values["raw-only"]) {
+  for (const w of WORKERS) await mergeAndDirty(Math.min(PAGES, 65_536), w, PAGES_TO_SCAN); // warm-up, not recorded
   for (let r = 0; r < ROUNDS; r++) {
-    const order = [[0, 1, 2], [2, 1, 0], [1, 2, 0]][r % 3]!;
     const line: string[] = [];
-    for (const w of order) {
-      const m = await policyPasses(w);
-      merge[w]!.push(m.merge);
-      rehash[w]!.push(m.rehash);
-      ms[w]!.push(m.mergeMs);
-      line.push(`w${w} merge ${m.mergeMs.toFixed(0)} ms, rehash ${fmt(m.rehash)}/s, hits ${(m.hits * 100).toFixed(0)}%, dispatch ${m.dispatchUs.toFixed(0)} us`);
+    for (const w of rotate(WORKERS, r)) {
+      const m = await mergeAndDirty(PAGES, w, PAGES_TO_SCAN, ENGINE);
+      const e = (merge[`w${w}`] ??= { mergedMs: [], firstPassMs: [], dirtyPassMs: [], hitRate: [], partitioned: [], declined: [] });
+      e.partitioned.push(m.partitionedBatches);
+      e.declined.push(m.declinedBatches);
+      e.mergedMs.push(m.mergedMs);
+      e.firstPassMs.push(m.firstPassMs);
+      e.dirtyPassMs.push(m.dirtyPassMs);
+      e.hitRate.push(m.hitRate);
+      line.push(`w${w} merged ${m.mergedMs.toFixed(0)} ms, dirty pass ${m.dirtyPassMs.toFixed(1)} ms`);
+      Bun.gc(true);
     }
     console.log(`  vmdedup round ${r + 1}: ${line.join("; ")}`);
+  }
+  await noteLoad("after merge");
+  // ---- the simulator's small batches ----------------------------------------------------------
+  const smallPages = Math.min(PAGES, 65_536);
+  for (const w of WORKERS.filter((x) => x > 0)) {
+    const ratios = await smallBatches(smallPages, w, SMALL, ENGINE);
+    small[`w${w}`] = { ...medianInterval(ratios, 0.9), ratios };
+    const s = small[`w${w}`]!;
+    console.log(`  small batches (2000 pages / 20 ms, ${smallPages} pages), w${w} / w0 per batch: median ${s.median.toFixed(3)}, 90% CI [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}] (n ${s.n})`);
     Bun.gc(true);
   }
-  report("vmdedup first merging pass", merge);
-  report("vmdedup re-hash pass", rehash);
-  console.log(`vmdedup first merging pass wall: median w0 ${median(ms[0]!).toFixed(0)} ms, w1 ${median(ms[1]!).toFixed(0)} ms, w2 ${median(ms[2]!).toFixed(0)} ms`);
+  await noteLoad("after small batches");
 }
+
+const ratio = (a: number[], b: number[]) => summary(a.map((x, i) => x / b[i]!));
+const best = Math.max(...WORKERS);
+const out = {
+  bench: "pool.bench",
+  gib: GIB,
+  engine: ENGINE,
+  pages: PAGES,
+  rounds: ROUNDS,
+  cores: CORES,
+  cpu: cpus()[0]?.model ?? "unknown",
+  load,
+  spareCores: spare,
+  scaling,
+  raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, summary(v)])),
+  merge: Object.fromEntries(Object.entries(merge).map(([k, v]) => [k, {
+    mergedMs: summary(v.mergedMs), firstPassMs: summary(v.firstPassMs), dirtyPassMs: summary(v.dirtyPassMs), hitRate: median(v.hitRate),
+    partitionedBatches: median(v.partitioned), declinedBatches: median(v.declined),
+  }])),
+  // vmdedup's merging pass, pages/s against executor threads (workers + the scanner's thread)
+  mergeScaling: merge.w0
+    ? WORKERS.filter((w) => merge[`w${w}`]).map((w) => {
+        const pps = merge[`w${w}`]!.firstPassMs.map((ms) => PAGES / (ms / 1e3));
+        const threads = threadsOf(w);
+        return { workers: w, threads, pagesPerSec: summary(pps), idealPagesPerSec: (PAGES / (median(merge.w0!.firstPassMs) / 1e3)) * Math.min(threads, CORES) };
+      })
+    : [],
+  // paired by round: one thread (w0) time / pool time, i.e. the speed-up
+  speedup: merge.w0 && merge[`w${best}`]
+    ? { workers: best, merged: ratio(merge.w0.mergedMs, merge[`w${best}`]!.mergedMs), dirtyPass: ratio(merge.w0.dirtyPassMs, merge[`w${best}`]!.dirtyPassMs) }
+    : null,
+  smallBatches: small,
+};
+if (out.speedup)
+  console.log(
+    `vmdedup speed-up, w${best} vs w0 (paired by round): merged ${out.speedup.merged.median.toFixed(2)}x (${out.speedup.merged.min.toFixed(2)}-${out.speedup.merged.max.toFixed(2)}),` +
+      ` 1%-dirty pass ${out.speedup.dirtyPass.median.toFixed(2)}x (${out.speedup.dirtyPass.min.toFixed(2)}-${out.speedup.dirtyPass.max.toFixed(2)});` +
+      ` merged wall median w0 ${median(merge.w0!.mergedMs).toFixed(0)} ms, w${best} ${median(merge[`w${best}`]!.mergedMs).toFixed(0)} ms`,
+  );
+for (const p of out.mergeScaling)
+  console.log(`  merging pass scaling: workers ${p.workers} (${p.threads} threads): ${fmt(p.pagesPerSec.median)} pages/s (${fmt(p.pagesPerSec.min)}-${fmt(p.pagesPerSec.max)}), ideal ${fmt(p.idealPagesPerSec)}`);
+if (values.out) writeFileSync(values.out, JSON.stringify(out, null, 2) + "\n");

@@ -30,6 +30,7 @@
  */
 import { FrameState, type Hypervisor } from "../../hypervisor/index.ts";
 import { HashScannerBase } from "../hash/hash-scanner-base.ts";
+import type { HashIndex } from "../hash/hash-index.ts";
 import { Kind, type HashSlots } from "../hash/hash-slots.ts";
 import type { HashAheadFilter } from "../visit-order.ts";
 
@@ -82,8 +83,7 @@ export class VmdedupScanner extends HashScannerBase {
     this.process(slot, frame, this.hasher.hi, this.hasher.lo, changed);
   }
 
-  protected hintValid(pos: number, _hi: number, _lo: number): boolean {
-    const ix = this.index;
+  protected hintValid(ix: HashIndex, pos: number, _hi: number, _lo: number): boolean {
     const h = ix.aux[pos]!;
     const f = ix.frame[pos]!;
     return (

@@ -30,7 +30,14 @@ export interface FigureConfig {
   workerPages: number;
   workerCounts: number[];
   workerRounds: number;
-  /** Figure 8 (the side channel): workloads (one panel each), guests beside the victim and the attacker, trials, host-run seconds. */
+  /** Figure 8 (density): workloads, guest and host memory, the largest guest count, seconds, the loss limit (%). */
+  densityWorkloads: string[];
+  densityGuestMemBytes: number;
+  densityHostMemBytes: number;
+  densityMaxGuests: number;
+  densityDurationSec: number;
+  densityMaxLossPct: number;
+  /** Figure 9 (the side channel): workloads (one panel each), guests beside the victim and the attacker, trials, host-run seconds. */
   securityWorkloads: string[];
   securityGuests: number;
   securityGuestMemBytes: number;
@@ -61,6 +68,13 @@ export const FULL: FigureConfig = {
   workerPages: 65536, // 256 MiB
   workerCounts: [0, 1, 2],
   workerRounds: 5,
+  // every count 1..14 of every policy, host run and uncommitted twin: 224 short runs of 16 MiB guests
+  densityWorkloads: ["web-server", "kernel-build"],
+  densityGuestMemBytes: 16 * MiB,
+  densityHostMemBytes: 32 * MiB,
+  densityMaxGuests: 14,
+  densityDurationSec: 40,
+  densityMaxLossPct: 5,
   // identical guests (salting loses most) and diverse ones (salting loses little), as the benchmarks' security matrix sizes them
   securityWorkloads: ["web-server", "mixed"],
   securityGuests: 4,
@@ -88,6 +102,12 @@ export const QUICK: FigureConfig = {
   workerPages: 4096,
   workerCounts: [0, 1],
   workerRounds: 1,
+  densityWorkloads: ["web-server"],
+  densityGuestMemBytes: 4 * MiB,
+  densityHostMemBytes: 5 * MiB,
+  densityMaxGuests: 7,
+  densityDurationSec: 20,
+  densityMaxLossPct: 5,
   securityWorkloads: ["web-server"],
   securityGuests: 2,
   securityGuestMemBytes: 4 * MiB,

@@ -7,9 +7,10 @@
 import type { Policy } from "../../dedup/index.ts";
 import type { WorkloadCatalog } from "../catalog.ts";
 import type { MacroRun } from "../macro-suite.ts";
-import type { RunCache } from "../run-cache.ts";
+import type { RunRequest } from "../run.ts";
+import type { RunResult } from "../../sim/index.ts";
 import type { FigureConfig } from "./config.ts";
-import { describeRun, figureRun, macroToFigureRun, type FigureMitigation, type FigureRun } from "./runs.ts";
+import { describeRun, figureRunOf, macroToFigureRun, type FigureMitigation, type FigureRun, type FigureRunRequest } from "./runs.ts";
 
 export interface MatrixSource {
   /** "fresh simulation runs" or "results document <file> (commit c), its matrix runs". */
@@ -31,18 +32,24 @@ export interface MatrixView {
   get(workload: string, policy: Policy): FigureRun | null;
 }
 
-export function freshMatrix(cache: RunCache, catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, mitigation: FigureMitigation = {}): MatrixSource {
-  const get = (workload: string, policy: Policy) =>
-    figureRun(cache, {
-      workload: catalog.get(workload), policy, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.matrixDurationSec,
-      pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed, ...mitigation,
-    });
+/** A fresh matrix run of `workload` under `policy` (with its none baseline). */
+export const matrixRunRequest = (catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, workload: string, policy: Policy, mitigation: FigureMitigation = {}): FigureRunRequest => ({
+  workload: catalog.get(workload), policy, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.matrixDurationSec,
+  pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed, ...mitigation,
+});
+
+/** The run whose setup line the README shows. */
+export const SETUP_RUN = { workload: "web-server", policy: "none" } as const;
+
+/** Fresh matrix runs, read from simulations already made (`made`: a request's result). */
+export function freshMatrix(made: (req: RunRequest) => RunResult, catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, mitigation: FigureMitigation = {}): MatrixSource {
+  const get = async (workload: string, policy: Policy) => figureRunOf(made, matrixRunRequest(catalog, cfg, seed, workload, policy, mitigation));
   return {
     source: "fresh simulation runs",
     workloads: catalog.names(),
     get,
     async setup() {
-      return `${describeRun(await get("web-server", "none"))} (Linux's default ksmd rate); mixed: 4 families of ${cfg.matrixGuests / 4} guests; oracle sampled every ${cfg.oracleEverySec} s`;
+      return `${describeRun(await get(SETUP_RUN.workload, SETUP_RUN.policy))} (Linux's default ksmd rate); mixed: 4 families of ${cfg.matrixGuests / 4} guests; oracle sampled every ${cfg.oracleEverySec} s`;
     },
   };
 }

@@ -25,8 +25,19 @@ export interface MergeCost {
   scannerCpuSec: number;
 }
 
+/** What to measure, as plain data (a job-pool job). */
+export interface MergeCostArgs {
+  workload: WorkloadSpec;
+  mode: "hvm" | "pv";
+  policy: Policy;
+  guests: number;
+  guestMemBytes: number;
+  seed: number;
+}
+
 /** Boots `workload`'s guests in `mode` and scans until pagesSharing + zero pages stop growing. */
-export async function measureMergeCost(workload: WorkloadSpec, mode: "hvm" | "pv", policy: Policy, guests: number, guestMemBytes: number, seed: number): Promise<MergeCost> {
+export async function measureMergeCost(a: MergeCostArgs): Promise<MergeCost> {
+  const { workload, mode, policy, guests, guestMemBytes, seed } = a;
   const w = resolveSpec(specInMode(workload, mode), { guests, guestMem: guestMemBytes });
   const runner = new WorkloadRunner(w, seed);
   runner.startDue(Number.MAX_SAFE_INTEGER);
@@ -51,5 +62,6 @@ export async function measureMergeCost(workload: WorkloadSpec, mode: "hvm" | "pv
   const scannerCpuSec = cost.scannerBatch(scanner.stats().pagesScanned, work, work0, ptUpdates);
   hv.audit();
   await scanner.close();
+  Bun.gc(true);
   return { mode, policy, passes, merges: work.merges - work0.merges, ptUpdates, scannerCpuSec };
 }

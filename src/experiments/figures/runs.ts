@@ -10,7 +10,8 @@ import { specInMode } from "../catalog.ts";
 import type { MacroRun } from "../macro-suite.ts";
 import type { RunCache } from "../run-cache.ts";
 import type { GuestMode } from "../../hypervisor/index.ts";
-import { recordOf, type RunRecord, type RunRequest } from "../run.ts";
+import { baselineRequest, recordOf, withBaseline, type RunRecord, type RunRequest } from "../run.ts";
+import type { RunResult } from "../../sim/index.ts";
 
 /** A simulation run as the figures read it. */
 export type FigureRun = Pick<RunRecord,
@@ -38,9 +39,9 @@ export interface FigureRunRequest {
 /** The mitigation of the figures' fresh runs (`bun run figures --mitigation M [--salt-groups G]`); {} = off. */
 export type FigureMitigation = Pick<FigureRunRequest, "mitigation" | "saltGroups">;
 
-/** The fresh run of `f` (its spec in f.mode, HVM by default), with its baseline unless f.baseline is false. */
-export async function figureRun(cache: RunCache, f: FigureRunRequest): Promise<FigureRun> {
-  const req: RunRequest = {
+/** The simulation request of `f` (its spec in f.mode, HVM by default). */
+export function figureRequest(f: FigureRunRequest): RunRequest {
+  return {
     workload: f.mode === "pv" ? specInMode(f.workload, "pv") : f.workload,
     policy: f.policy,
     guests: f.guests,
@@ -53,13 +54,25 @@ export async function figureRun(cache: RunCache, f: FigureRunRequest): Promise<F
     ...(f.mitigation === undefined ? {} : { mitigation: f.mitigation }),
     ...(f.saltGroups === undefined ? {} : { saltGroups: f.saltGroups }),
   };
-  return recordOf(await cache.withBaseline(req, f.baseline !== false), req);
 }
 
-/** The progress line of a fresh figure run. */
-export function figureRunLabel(req: RunRequest): string {
-  const pv = req.workload.families.every((f) => f.mode === "pv");
-  return `${req.workload.name}${pv ? " (PV)" : ""} / ${req.policy}, ${req.guests} guests${req.pagesToScan === undefined ? "" : `, pagesToScan ${req.pagesToScan}`}`;
+/** The simulations `f` needs, in the order they are made: its none baseline (unless f.baseline is false or f is none), then f. */
+export function figureSimulations(f: FigureRunRequest): RunRequest[] {
+  const req = figureRequest(f);
+  return f.baseline === false || f.policy === "none" ? [req] : [baselineRequest(req), req];
+}
+
+/** The run of `f` from simulations already made (`made`: a request's result), compared with its baseline unless f.baseline is false. */
+export function figureRunOf(made: (req: RunRequest) => RunResult, f: FigureRunRequest): FigureRun {
+  const req = figureRequest(f);
+  const r = made(req);
+  return recordOf(f.baseline === false || f.policy === "none" ? r : withBaseline(r, made(baselineRequest(req))), req);
+}
+
+/** The fresh run of `f` (its spec in f.mode, HVM by default), with its baseline unless f.baseline is false. */
+export async function figureRun(cache: RunCache, f: FigureRunRequest): Promise<FigureRun> {
+  const req = figureRequest(f);
+  return recordOf(await cache.withBaseline(req, f.baseline !== false), req);
 }
 
 /** A results document's macro run as a FigureRun (the suite ran HVM guests at the simulator's default scan rate). */

@@ -11,7 +11,12 @@
  *     knob back in an order the kernel accepts (max_page_sharing and merge_across_nodes only
  *     while nothing is shared, so after run=2), and leaves run as found (0);
  *   - restore() also runs on SIGINT/SIGTERM and at process exit (installed by claim(), removed
- *     by restore()), so an interrupted run or a throwing simulator side leaves the host as found.
+ *     by restore()), so an interrupted run or a throwing simulator side leaves the host as found;
+ *   - a process killed outright (SIGKILL, e.g. a test runner's timeout) runs no handler, so
+ *     claim() also writes the recorded knobs to a journal (default /run/vmdedup-ksm-knobs.json
+ *     for the real sysfs: /run is cleared at boot, as the knobs are) and restore() deletes it.
+ *     The next claim() that finds a journal whose process is gone puts those knobs back first
+ *     (and says so on stderr), then checks the host as usual.
  * assertStillOurs() is the between-passes check that nobody else started using KSM: run is the
  * value we last wrote, no knob changed behind our back, and the global rmap-item and merged-page
  * counts equal this process's own (/proc/self/ksm_stat).
@@ -19,10 +24,12 @@
  * The root directory is injectable (a fake sysfs directory in tests); the hook onWrite lets a
  * test play ksmd (react to run=1 by writing counters).
  */
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const KSM_SYSFS_ROOT = "/sys/kernel/mm/ksm";
+/** The journal of recorded knobs for the real sysfs (see the header). */
+export const KSM_JOURNAL_PATH = "/run/vmdedup-ksm-knobs.json";
 
 /** Knobs a KSM driver may change, in the order restore() writes them back (run last). */
 export const KNOBS = [
@@ -65,6 +72,30 @@ export interface KsmSysfsOptions {
   onWrite?: (knob: KsmKnob, value: string) => void;
   /** Install SIGINT/SIGTERM/exit handlers that restore (default true). */
   handleSignals?: boolean;
+  /** The journal of recorded knobs (see the header); default KSM_JOURNAL_PATH for the real sysfs,
+   * none for any other root; null: no journal. */
+  journalPath?: string | null;
+}
+
+interface Journal {
+  pid: number;
+  root: string;
+  saved: Partial<Record<KsmKnob, string>>;
+}
+
+/** Whether `pid` still runs: a killed process that its parent has not reaped yet (a zombie) does not. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
 }
 
 export class KsmSysfs {
@@ -75,12 +106,14 @@ export class KsmSysfs {
   private saved: Partial<Record<KsmKnob, string>> | null = null;
   private expected: Partial<Record<KsmKnob, string>> = {};
   private handlers: { sig: () => void; exit: () => void } | null = null;
+  private readonly journalPath: string | null;
 
   constructor(opts: KsmSysfsOptions = {}) {
     this.root = opts.root ?? KSM_SYSFS_ROOT;
     this.procStat = opts.procStat === undefined ? "/proc/self/ksm_stat" : opts.procStat;
     this.onWrite = opts.onWrite;
     this.handleSignals = opts.handleSignals ?? true;
+    this.journalPath = opts.journalPath !== undefined ? opts.journalPath : this.root === KSM_SYSFS_ROOT ? KSM_JOURNAL_PATH : null;
   }
 
   /** Raw text of a sysfs file, trimmed; for selectors like advisor_mode "[none] scan-time". */
@@ -110,6 +143,7 @@ export class KsmSysfs {
     } catch {
       throw new KsmUnavailableError(`${join(this.root, "run")} is not writable: run as root`);
     }
+    this.recoverJournal();
     const run = this.readNumber("run");
     if (run !== 0) throw new KsmUnavailableError(`KSM is in use by others: run is ${run}, not 0`);
     const busy = ["pages_shared", "pages_sharing", "pages_unshared", "ksm_zero_pages"].filter((c) => existsSync(join(this.root, c)) && this.readNumber(c) !== 0);
@@ -120,7 +154,24 @@ export class KsmSysfs {
     for (const k of KNOBS) if (existsSync(join(this.root, k))) saved[k] = this.readText(k);
     this.saved = saved;
     this.expected = { ...saved };
+    if (this.journalPath) writeFileSync(this.journalPath, JSON.stringify({ pid: process.pid, root: this.root, saved } satisfies Journal) + "\n");
     if (this.handleSignals) this.installHandlers();
+  }
+
+  /** Puts back the knobs of a journal whose process is gone (killed before it could restore). */
+  private recoverJournal(): void {
+    const path = this.journalPath;
+    if (!path || !existsSync(path)) return;
+    let j: Journal;
+    try {
+      j = JSON.parse(readFileSync(path, "utf8")) as Journal;
+    } catch {
+      throw new KsmUnavailableError(`${path} is not a KSM knob journal (remove it if no vmdedup run is using KSM)`);
+    }
+    if (j.root !== this.root || processAlive(j.pid)) return; // another root, or its run is still going (claim then refuses: run != 0)
+    console.error(`vmdedup: restoring KSM knobs left by an interrupted run (pid ${j.pid}) from ${path}`);
+    this.saved = j.saved;
+    this.restore(); // deletes the journal
   }
 
   /** Writes a knob; the first write of each knob is undone by restore(). */
@@ -173,6 +224,7 @@ export class KsmSysfs {
     for (const k of KNOBS) if (k !== "run" && saved[k] !== undefined) tryWrite(k, saved[k]!);
     if (saved.run !== undefined) tryWrite("run", saved.run);
     if (errors.length > 0) throw new Error(`could not restore KSM knobs: ${errors.join("; ")}`);
+    if (this.journalPath) rmSync(this.journalPath, { force: true });
   }
 
   /** Knob values recorded by claim() (for reports and tests). */

@@ -22,7 +22,7 @@ import { COUNTERS, KsmUnavailableError, type KsmCounters, type KsmSysfs } from "
 import { fillContent, PAGE_SIZE, type Mix } from "./mixes.ts";
 
 /** ksmd's sleep between passes on the kernel side (and the simulated clock's step on ours). */
-export const PASS_SLEEP_MS = 1000;
+export const PASS_SLEEP_MS = 10_000; // long: on a loaded host a late poll must not let ksmd start a second pass
 /** A pass must end within this, else the host is too busy (or ksmd is not scanning us). */
 const PASS_TIMEOUT_MS = 60_000;
 

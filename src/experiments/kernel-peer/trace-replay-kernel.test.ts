@@ -41,7 +41,7 @@ const GUESTS = 3, PAGES = 1024, PASSES = 5;
 async function replayPasses(path: string, passes: number): Promise<KsmCounters[]> {
   const sim = new Simulation({
     workload: traceWorkloadSpec(path), policy: "ksm", smartScan: false, pagesToScan: GUESTS * PAGES + 100, sleepMillisecs: PASS_SLEEP_MS,
-    durationSec: passes + 1, audit: true,
+    durationSec: (passes * PASS_SLEEP_MS) / 1000 + 1, audit: true,
   });
   const out: KsmCounters[] = [];
   for (let k = 0; k < sim.ticks && out.length < passes; k++) {

@@ -6,13 +6,13 @@
  * back as found afterwards (also after a throw).
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
 import { createScanner, type Scanner } from "../../dedup/index.ts";
 import { ArrayMemory } from "./kernel-memory.ts";
-import { COUNTERS, KNOBS, type KsmKnob } from "./ksm-sysfs.ts";
+import { COUNTERS, KNOBS, KsmSysfs, KsmUnavailableError, type KsmKnob } from "./ksm-sysfs.ts";
 import { chainsChurnMix, quickMixes, type Mix } from "./mixes.ts";
 import { validateKernel } from "./validate.ts";
 
@@ -162,5 +162,33 @@ describe("validate-kernel on a fake sysfs", () => {
     const r = await validateKernel({ mixes: quickMixes(), sysfs: { root: join(root, "missing"), procStat: null, handleSignals: false } });
     expect(r.exitCode).toBe(2);
     expect(r.reason).toContain("no KSM");
+  });
+});
+
+describe("KSM knob journal: a run killed outright (SIGKILL) is undone by the next claim", () => {
+  test("claim writes the recorded knobs to the journal, restore deletes it; a dead process's journal is restored first", async () => {
+    const journal = join(root, "journal.json");
+    const a = new KsmSysfs({ root, procStat: null, handleSignals: false, journalPath: journal });
+    a.claim();
+    expect(JSON.parse(readFileSync(journal, "utf8")).saved).toEqual(startKnobs());
+    a.set("pages_to_scan", 2500);
+    a.set("run", 1);
+    a.restore();
+    expect(existsSync(journal)).toBe(false);
+    expect(knobsNow()).toEqual(startKnobs());
+    // a process that claimed, changed knobs and was killed: its pid is gone, its journal stays
+    const dead = Bun.spawnSync(["true"]).pid;
+    writeFileSync(journal, JSON.stringify({ pid: dead, root, saved: startKnobs() }));
+    for (const [k, v] of [["run", "1"], ["pages_to_scan", "2500"], ["sleep_millisecs", "1001"], ["smart_scan", "0"]]) writeFileSync(join(root, k!), v + "\n");
+    const b = new KsmSysfs({ root, procStat: null, handleSignals: false, journalPath: journal });
+    b.claim(); // restores the dead run's knobs, then finds the host idle
+    expect(knobsNow()).toEqual(startKnobs());
+    b.restore();
+    expect(existsSync(journal)).toBe(false);
+    // a live process's journal is left alone: its run is still going, so claim refuses
+    writeFileSync(journal, JSON.stringify({ pid: process.pid, root, saved: startKnobs() }));
+    writeFileSync(join(root, "run"), "1\n");
+    expect(() => new KsmSysfs({ root, procStat: null, handleSignals: false, journalPath: journal }).claim()).toThrow(KsmUnavailableError);
+    expect(readFileSync(join(root, "run"), "utf8").trim()).toBe("1");
   });
 });

@@ -9,6 +9,9 @@ import { COLUMN, DEDUP_POLICIES, FIGURE_RECORD_SCHEMA, mib, round, type FigureCo
 export function figure6(ctx: FigureContext, cfg: FigureConfig, samples: readonly WorkerSample[], cpu: string, cores: number): FigureRecord {
   const counts = [...new Set(samples.map((s) => s.workers))].sort((a, b) => a - b);
   const of = (p: string, w: number) => samples.filter((s) => s.policy === p && s.workers === w).map((s) => s.pagesPerSec);
+  const one = median(of("vmdedup", 0).length ? of("vmdedup", 0) : [Number.NaN]);
+  // threads: the scanner's thread alone with 0 workers, else the workers and the scanner's thread
+  const idealOf = (w: number): number => round((one * Math.min(w === 0 ? 1 : w + 1, cores)) / 1e6, 4);
   const rows: (string | number | null)[][] = [];
   for (const p of DEDUP_POLICIES) {
     const base = median(of(p, 0));
@@ -23,7 +26,8 @@ export function figure6(ctx: FigureContext, cfg: FigureConfig, samples: readonly
     id: 6,
     title: "Scanner throughput vs. hashing worker threads (measured)",
     caption:
-      "Wall-clock pages per second of one full scan pass after every page changed (so every page is hashed again), with 0 (hashing on the scanner's thread), 1 and 2 hashing worker threads; median of the rounds. " +
+      "Wall-clock pages per second of one full scan pass after every page changed (so every page is hashed again), with 0 (hashing on the scanner's thread), 1 and 2 hashing worker threads; median of the rounds; " +
+      "the last series is the ideal scaling curve (vmdedup's one-thread rate times min(threads, cores), threads = workers + the scanner's thread). " +
       `Measured on this machine (${cpu}, ${cores} cores): machine-dependent and not reproducible byte for byte, unlike the other figures.`,
     command: ctx.command,
     reproduce: `bun run figures --only 6${ctx.reproduceFlags}`,
@@ -40,7 +44,11 @@ export function figure6(ctx: FigureContext, cfg: FigureConfig, samples: readonly
         xLabel: "Hashing worker threads",
         yLabel: "Pages scanned (millions/s)",
         categories: counts.map(String),
-        series: DEDUP_POLICIES.map((p) => ({ label: p, points: counts.map((w, x) => ({ x, y: of(p, w).length ? round(median(of(p, w)) / 1e6, 4) : Number.NaN })) })),
+        series: [
+          ...DEDUP_POLICIES.map((p) => ({ label: p, points: counts.map((w, x) => ({ x, y: of(p, w).length ? round(median(of(p, w)) / 1e6, 4) : Number.NaN })) })),
+          // the ideal line: vmdedup with 0 workers (one thread) times min(threads, cores)
+          { label: `ideal (vmdedup 1 thread x min(threads, ${cores}))`, points: counts.map((w, x) => ({ x, y: idealOf(w) })) },
+        ],
       },
     }],
     table: null,

@@ -1,5 +1,5 @@
 /**
- * Figure 8: what closing the page-sharing side channel costs. One panel per workload of the
+ * Figure 9: what closing the page-sharing side channel costs. One panel per workload of the
  * security matrix (src/experiments/attack/security-matrix.ts): each point is one policy under one
  * mitigation, at the attacker's accuracy (x; 0.5 = guessing, 1 = every probe right) and the
  * host's steady memory saved (y). Colour = policy (the colours of every figure), marker =
@@ -13,7 +13,7 @@ import type { MarkerStyle, Series } from "../chart-spec.ts";
 import type { SecurityRow, SecuritySection } from "../results-schema.ts";
 import { COLUMN_TALL, DEDUP_POLICIES, FIGURE_RECORD_SCHEMA, mib, round, type FigureContext, type FigureRecord } from "./figure.ts";
 
-/** The marker of each mitigation in figure 8. */
+/** The marker of each mitigation in figure 9. */
 export const MITIGATION_MARKERS: Readonly<Record<MitigationKind, MarkerStyle>> = {
   off: "circle",
   salted: "rect",
@@ -44,12 +44,12 @@ export function securitySeries(rows: readonly SecurityRow[]): Series[] {
   return series;
 }
 
-export function figure8(ctx: FigureContext, section: SecuritySection, source: string): FigureRecord {
+export function figure9(ctx: FigureContext, section: SecuritySection, source: string): FigureRecord {
   const workloads = [...new Set(section.rows.map((r) => r.workload))];
   const size = `${section.guests ?? "the spec's"} guests${section.guestMemBytes ? ` x ${mib(section.guestMemBytes)}` : ""}`;
   return {
     schema: FIGURE_RECORD_SCHEMA,
-    id: 8,
+    id: 9,
     title: "Memory saved vs. side-channel attack accuracy, per mitigation",
     caption:
       "Each point is one policy (colour) under one side-channel mitigation (marker), on a host of the workload's guests beside a victim and an attacker guest: " +
@@ -58,7 +58,7 @@ export function figure8(ctx: FigureContext, section: SecuritySection, source: st
       "they differ in what they cost: salting and zero-only give up savings, vusion and fixed-latency keep them and pay in faults instead (not shown: see the table). " +
       "Coincident points of the policies are drawn as concentric outlines, vmdedup outermost.",
     command: ctx.command,
-    reproduce: `bun run figures --seed ${ctx.seed} --only 8${ctx.reproduceFlags}`,
+    reproduce: `bun run figures --seed ${ctx.seed} --only 9${ctx.reproduceFlags}`,
     seed: ctx.seed,
     source,
     setup:
@@ -66,7 +66,7 @@ export function figure8(ctx: FigureContext, section: SecuritySection, source: st
       `host runs of ${section.durationSec ?? "the driver's automatic"} s simulated (savings, faults and throughput against off)`,
     deterministic: true,
     panels: workloads.map((w) => ({
-      file: `fig8-security-${w}`,
+      file: `fig9-security-${w}`,
       caption: `Memory saved vs. attack accuracy, ${w}: colour = policy, marker = mitigation.`,
       spec: {
         ...COLUMN_TALL, kind: "scatter", title: w, xLabel: "Attack accuracy (0.5 = guessing)", yLabel: "Memory saved (% of guest memory)",

@@ -1,0 +1,184 @@
+/**
+ * Partitioned batches of vmdedup and esx (partition-engine.ts): for workers 1, 2 and 4 every counter, every
+ * mapping and the scanner's own structures equal those of the one-thread scanner (workers 0),
+ * pass after pass, through churn (rewrites to new and duplicate contents, discards), zero pages,
+ * chains under a small maxPageSharing (CoW breaks, waiting pages, folds), frames shared outside
+ * the scanner (the engine must decline those batches) and knob changes.
+ */
+import { describe, expect, spyOn, test } from "bun:test";
+import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
+import { createScanner } from "../create-scanner.ts";
+import { fillContent } from "../mix-image.ts";
+import type { Scanner, ScannerOptions } from "../types.ts";
+import type { PartitionEngine } from "./partition-engine.ts";
+
+spyOn(console, "warn").mockImplementation(() => {});
+
+const engineOf = (s: Scanner): PartitionEngine | null => (s as unknown as { partitionEngine(): PartitionEngine | null }).partitionEngine();
+
+/** 3 guests: copies of `contents` contents, zero pages, unique pages, holes. */
+function image(pages: number, contents: number): { hv: Hypervisor; guests: Guest[] } {
+  const hv = new Hypervisor({ frames: 3 * pages + 64 });
+  const buf = new Uint8Array(4096);
+  const guests: Guest[] = [];
+  for (let gi = 0; gi < 3; gi++) {
+    const g = hv.createGuest({ pages, name: `g${gi}` });
+    guests.push(g);
+    for (let gfn = 0; gfn < pages; gfn++) {
+      const r = (gfn * 7 + gi * 13) % 10;
+      if (r === 9) continue;
+      const id = r < 5 ? 1 + ((gfn + gi) % contents) : r === 5 ? 0 : 100_000 * (gi + 1) + gfn;
+      g.write(gfn, 0, fillContent(id, buf));
+    }
+  }
+  return { hv, guests };
+}
+
+function churn(guests: Guest[], round: number, contents: number): void {
+  const buf = new Uint8Array(4096);
+  for (const g of guests)
+    for (let gfn = round; gfn < g.pages; gfn += 23) {
+      if (gfn % 5 === 0) g.discard(gfn, 1);
+      else if (gfn % 5 === 1) g.write(gfn, 0, fillContent(0, buf));
+      else g.write(gfn, 0, fillContent(gfn % 2 ? 1 + (gfn % contents) : 900_000 + gfn * 10 + round, buf));
+    }
+}
+
+function snapshot(hv: Hypervisor, s: Scanner): string {
+  return JSON.stringify({ s: s.stats(), w: s.work(), hv: hv.stats(), map: Array.from(hv.pageTable.slotFrame.subarray(0, hv.pageTable.slotCount)) });
+}
+
+interface Case {
+  opts: Partial<ScannerOptions>;
+  contents: number;
+  /** Between passes, after churn (e.g. shares made outside the scanner). */
+  between?: (hv: Hypervisor, guests: Guest[], round: number) => void;
+}
+
+async function run(policy: "vmdedup" | "esx", c: Case, workers: number) {
+  const { hv, guests } = image(1200, c.contents);
+  const s = createScanner(hv, { policy, workers, pagesToScan: 1000, ...c.opts });
+  const eng = engineOf(s);
+  if (eng) {
+    eng.adaptive = false; // every batch in partitions (the chooser would follow wall time)
+    eng.minBatch = 512; // several batches per pass (MIN_PARTITIONED_BATCH is larger than this image)
+  }
+  const out: string[] = [];
+  for (let round = 1; round <= 4; round++) {
+    await s.fullScans(round === 1 ? 1 : 2);
+    out.push(snapshot(hv, s));
+    hv.audit();
+    s.audit();
+    churn(guests, round, c.contents);
+    c.between?.(hv, guests, round);
+  }
+  await s.fullScans(2);
+  out.push(snapshot(hv, s));
+  hv.audit();
+  s.audit();
+  const counters = { ...(engineOf(s)?.counters ?? { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 }) };
+  await s.close();
+  return { out, counters };
+}
+
+const CASES: Record<string, Case> = {
+  "churn, zero pages": { opts: {}, contents: 40 },
+  "no zero frame (zero pages merge as one content)": { opts: { useZeroPages: false }, contents: 40 },
+  "chains: maxPageSharing 3, CoW breaks, waiting pages and folds": { opts: { maxPageSharing: 3 }, contents: 12 },
+  "a page takes an earlier page's old content: the hint met before its page's visit, in another partition": {
+    opts: {},
+    contents: 40,
+    between: (_hv, guests, round) => {
+      // B (gfn 2i) gets A's (gfn 2i+1) content, A gets a new one; the next pass meets A's stale
+      // hint at B's visit, before A's own visit (A's new content is usually in another partition)
+      for (const g of guests)
+        for (let i = round; 2 * i + 1 < g.pages; i += 3) {
+          g.write(2 * i, 0, g.read(2 * i + 1, 0, 4096));
+          g.write(2 * i + 1, 0, fillContent(i % 4 === 0 ? 1 + (i % 40) : 5_000_000 + 1000 * round + i));
+        }
+    },
+  },
+  "frames shared outside the scanner (hv.share): those batches are declined": {
+    opts: {},
+    contents: 40,
+    between: (hv, guests, round) => {
+      const buf = fillContent(777_000 + round);
+      guests[0]!.write(round, 0, buf);
+      guests[1]!.write(round, 0, buf);
+      hv.share(guests[0]!, round, guests[1]!, round);
+    },
+  },
+};
+
+describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
+  for (const policy of ["vmdedup", "esx"] as const)
+  for (const [name, c] of Object.entries(CASES)) {
+    test(`${policy}: ${name}`, async () => {
+      const ref = await run(policy, c, 0);
+      expect(ref.counters.batches).toBe(0);
+      for (const workers of [1, 2, 4]) {
+        const r = await run(policy, c, workers);
+        for (let i = 0; i < ref.out.length; i++) expect(r.out[i]).toBe(ref.out[i]!);
+        expect(r.counters.batches).toBeGreaterThan(0); // the engine decided batches
+        expect(r.counters.pagesHashed).toBeGreaterThan(0);
+        if (name.startsWith("frames shared outside")) expect(r.counters.failed).toBeGreaterThan(0);
+      }
+    }, 60_000);
+  }
+
+  for (const policy of ["vmdedup", "esx"] as const)
+  test(`${policy}: small batches (under minBatch) and knob changes between passes stay exact`, async () => {
+    const go = async (workers: number) => {
+      const { hv, guests } = image(800, 30);
+      const s = createScanner(hv, { policy, workers, pagesToScan: 2000 });
+      const eng = engineOf(s);
+      if (eng) {
+        eng.adaptive = false;
+        eng.minBatch = 512;
+      }
+      const out: string[] = [];
+      await s.scan(100); // on the scanner thread (under minBatch)
+      await s.scan(2000); // partitioned (with workers)
+      out.push(snapshot(hv, s));
+      s.setRun(2); // everything unmerged: maxPageSharing may change now
+      s.set({ maxPageSharing: 4, useZeroPages: false });
+      s.setRun(1);
+      await s.fullScans(2);
+      out.push(snapshot(hv, s));
+      churn(guests, 1, 30);
+      await s.fullScans(2);
+      out.push(snapshot(hv, s));
+      hv.audit();
+      s.audit();
+      await s.close();
+      return out;
+    };
+    const ref = await go(0);
+    expect(await go(2)).toEqual(ref);
+  }, 30_000);
+
+  test("the chooser: partitions first, the other way on probes, results the same either way", async () => {
+    const { hv } = image(1200, 40);
+    const s = createScanner(hv, { policy: "vmdedup", workers: 1, pagesToScan: 600 });
+    const eng = engineOf(s)!;
+    eng.minBatch = 512;
+    await s.fullScans(12); // 6 batches per pass: 72 batches, 4 of them probes
+    const c = eng.counters;
+    expect(c.batches).toBeGreaterThan(0);
+    expect(c.serialChosen).toBeGreaterThanOrEqual(1 + Math.floor((72 - 3) / 16)); // the third batch and the probes at least
+    expect(c.batches + c.serialChosen + c.failed).toBe(72);
+    const ref = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
+    expect(engineOf(ref)).toBeNull();
+    await ref.close();
+    // partitions do not model mitigations: under any mitigation every batch runs on one thread
+    for (const mitigation of ["salted", "zero-only", "vusion", "fixed-latency"] as const) {
+      const m = createScanner(new Hypervisor({ frames: 16 }), { policy: "esx", workers: 1, mitigation });
+      expect(engineOf(m)).toBeNull();
+      await m.close();
+    }
+    hv.audit();
+    s.audit();
+    await s.close();
+  }, 30_000);
+});
+
