@@ -34,6 +34,9 @@ import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../sr
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
 import { MACHINE_RATIO_FLOOR, measureMachineRatio } from "../src/gate/tier3-machine.ts";
+import { mitigationFrom } from "../src/cli/args.ts";
+import { checkSaltCoverage, resolveMitigation } from "../src/dedup/index.ts";
+import { resolveSpec } from "../src/sim/index.ts";
 
 const USAGE = `usage: bun run benchmarks [options]
   --quick             small sizes, short runs: 2 guests x 64 MiB, 20 s simulated per run; under 60 s (for CI)
@@ -47,7 +50,10 @@ const USAGE = `usage: bun run benchmarks [options]
   --only micro|macro  run one part only (macro: the simulations alone, no micro-benchmarks or bandwidth ratio)
 ${JOBS_HELP}
 ${SHARD_HELP}
-  --out <dir>         output directory (default results/)`;
+  --out <dir>         output directory (default results/)
+  --mitigation <m>    side-channel mitigation of the macro runs: off, salted, zero-only, vusion, fixed-latency
+                      (default off); the security matrix compares every mitigation whatever this says
+  --salt-groups <g>   with --mitigation salted: N groups round-robin, or one group per guest ("0,0,1,...")`;
 
 const usage = (msg: string): never => {
   console.error(`benchmarks: ${msg}\n${USAGE}`);
@@ -66,6 +72,8 @@ function parse() {
         seed: { type: "string", default: "1" },
         only: { type: "string" },
         out: { type: "string", default: "results" },
+        mitigation: { type: "string" },
+        "salt-groups": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
         ...PARALLEL_FLAGS,
       },
@@ -118,6 +126,16 @@ const size = values.quick
   : values.full
     ? { microScale: 2, guests: 4, guestMemBytes: 1024 * MiB, durationSec: undefined }
     : { microScale: 1, guests: 4, guestMemBytes: 128 * MiB, durationSec: 60 };
+
+// ---- --mitigation / --salt-groups: checked as `vmdedup run` checks them, before anything runs
+let mitigation: ReturnType<typeof mitigationFrom> = {};
+try {
+  mitigation = mitigationFrom(values);
+  const resolved = resolveMitigation(mitigation.mitigation === undefined ? undefined : { kind: mitigation.mitigation, saltGroups: mitigation.saltGroups });
+  for (const w of workloads) checkSaltCoverage(resolved, resolveSpec(CANNED.get(w), { guests: size.guests }).totalGuests);
+} catch (e) {
+  usage((e as Error).message);
+}
 
 // ---- micro ------------------------------------------------------------------------------------
 const micro: ResultsDocument["micro"] = { benchmarks: [], ratios: [], skipped: [], machineRatio: null };
@@ -176,7 +194,7 @@ if (values.only !== "micro") {
   say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed}, ${jobs} at once${shard ? `, shard ${shardLabel(shard)}` : ""})`);
   const outcome = await withJobPool(jobs, (pool) =>
     runMacroSuite(
-      { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter },
+      { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter, ...mitigation },
       jobProgress(process.stdout, process.env.CI === "true"),
       { pool, shard },
     ),
@@ -238,6 +256,7 @@ const doc: ResultsDocument = validateResults({
     durationSec: size.durationSec ?? 0,
     guests: size.guests,
     guestMemBytes: size.guestMemBytes,
+    ...(mitigation.mitigation !== undefined ? { mitigation: { kind: mitigation.mitigation, saltGroups: mitigation.saltGroups ?? null } } : {}),
   },
   calibration,
   micro,

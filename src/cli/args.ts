@@ -39,6 +39,7 @@ export const RUN_FLAGS = {
   "wait-passes": { type: "string" },
   "bits-per-round": { type: "string" },
   "write-latency": { type: "string" },
+  rounds: { type: "string" },
   // overcommitted hosts (host-flags.ts)
   "host-mem": { type: "string" },
   "min-free": { type: "string" },

@@ -6,7 +6,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { POLICIES, type Policy } from "../dedup/index.ts";
 import { runWithBaseline, UnavailableError, withBaseline, type RunProgress, type RunRequest } from "../experiments/index.ts";
-import { calibrate, HostMemoryExhaustedError, loadCalibration, validateRunResult, type RunResult, type RunSummary } from "../sim/index.ts";
+import { calibrate, fitWriteLatency, HostMemoryExhaustedError, loadCalibration, loadWriteLatency, validateRunResult, WRITE_LATENCY_KEYS, type LatencyQuantiles, type RunResult, type RunSummary, type WriteLatencyCalibration } from "../sim/index.ts";
+import { measureKernelWriteLatency } from "../experiments/kernel-peer/write-latency-kernel.ts";
+import { KsmUnavailableError } from "../experiments/kernel-peer/ksm-sysfs.ts";
 import { cmdDensity } from "./density.ts";
 import { parsePolicy, simOptionsFrom, UsageError, type ParsedCommand } from "./args.ts";
 import { cmdAttack } from "./attack.ts";
@@ -137,7 +139,42 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as Partial<T>;
 }
 
-function cmdCalibrate(v: Values): void {
+/**
+ * `calibrate --write-latency F`: the attack's write-latency noise model measured on this host's
+ * KSM (root; KSM idle), as ksm_tests -C does, into F (the file `attack --write-latency F` reads).
+ * Where that cannot run (no root, no KSM, KSM in use by others) F gets the documented defaults
+ * (src/sim/calibration/write-latency.json) and stderr says why. The cost constants are untouched.
+ */
+async function cmdCalibrateWriteLatency(v: Values, out: string): Promise<void> {
+  const rounds = v.rounds === undefined ? 5 : Number(v.rounds);
+  if (!/^\d+$/.test(String(v.rounds ?? 5)) || rounds < 1 || rounds > 100) throw new UsageError(`--rounds must be an integer from 1 to 100, got "${v.rounds}"`);
+  if (out === "" || typeof out !== "string") throw new UsageError(`--write-latency needs the file to write`);
+  let doc: WriteLatencyCalibration;
+  try {
+    const k = await measureKernelWriteLatency({ rounds });
+    const date = new Date().toISOString().slice(0, 10);
+    const base = v.calibration ? loadCalibration(v.calibration as string) : loadCalibration();
+    const faultNs = base.constants.cowTrap.ns + base.constants.tlbFlush.ns + base.constants.pageCopy.ns;
+    doc = fitWriteLatency(k.unmergedNs, k.mergedNs, {
+      description: `ksm_tests -C method: ${k.rounds} rounds of ${k.pairs} pairs of anonymous pages; one timed one-byte store per unmerged page and per merged pair (src/experiments/kernel-peer/write-latency-kernel.ts)`,
+      host: k.host, date, timerOverheadNs: k.timerOverheadNs, mergedShare: k.mergedShare, knobsFound: k.knobsFound, knobsLeft: k.knobsLeft,
+    }, faultNs);
+    const m = doc.measured as { unmerged: LatencyQuantiles; merged: LatencyQuantiles };
+    for (const [name, x] of [["unmerged", m.unmerged], ["merged", m.merged]] as const)
+      console.log(`${name.padEnd(9)} n=${x.count}  min ${x.minNs}  p5 ${x.p5Ns}  p25 ${x.p25Ns}  p50 ${x.p50Ns}  p75 ${x.p75Ns}  p95 ${x.p95Ns}  p99 ${x.p99Ns}  max ${x.maxNs}  mean ${x.meanNs} ns`);
+    console.log(`merged share ${k.mergedShare.toFixed(4)}, timer overhead ${k.timerOverheadNs} ns subtracted; KSM knobs restored: ${JSON.stringify(k.knobsLeft) === JSON.stringify(k.knobsFound) ? "yes, as found" : `NO: found ${JSON.stringify(k.knobsFound)}, left ${JSON.stringify(k.knobsLeft)}`}`);
+  } catch (e) {
+    if (!(e instanceof KsmUnavailableError)) throw e;
+    console.error(`vmdedup calibrate: write latency not measured here: ${e.message}; writing the documented defaults`);
+    doc = loadWriteLatency();
+  }
+  writeJson(out, doc);
+  for (const k of WRITE_LATENCY_KEYS) console.log(`${k.padEnd(16)} ${String(doc[k].value).padStart(10)}`);
+  console.log(`-> ${out} (use it with vmdedup attack --write-latency ${out})`);
+}
+
+async function cmdCalibrate(v: Values): Promise<void> {
+  if (v["write-latency"] !== undefined) return cmdCalibrateWriteLatency(v, v["write-latency"] as string);
   const pages = v.pages === undefined ? 16384 : Number(v.pages);
   if (!Number.isInteger(pages) || pages < 256 || pages > 1 << 20) throw new UsageError(`--pages must be an integer from 256 to 1048576`);
   const base = v.calibration ? loadCalibration(v.calibration as string) : loadCalibration();
@@ -154,7 +191,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   list: { summary: "canned workloads and shipped traces (trace:NAME), one line each", run: cmdList },
   demo: { summary: "a short run of a canned workload under every policy, prints a table", run: cmdDemo },
   attack: { summary: "the page-sharing timing side channel and covert channel under a policy and mitigation", run: cmdAttack },
-  calibrate: { summary: "time the hv/dedup code paths here, write a calibration file", run: cmdCalibrate },
+  calibrate: { summary: "time the hv/dedup code paths here, write a calibration file (--write-latency F: the attack's write latencies on this host's KSM)", run: cmdCalibrate },
   density: { summary: "how many guests fit on a host (--host-mem) per policy within --max-loss", run: cmdDensity },
   help: { summary: "this text", run: () => console.log(helpText()) },
 };

@@ -15,6 +15,10 @@ Usage:
   bun run vmdedup list                 canned workloads and shipped traces, one line each
   bun run vmdedup demo [--workload W]  a short run of a canned workload under every policy, prints a table
   bun run vmdedup calibrate [--out F]  (or --calibrate) time the hv/dedup code paths here, write a calibration file
+  bun run vmdedup calibrate --write-latency F [--rounds N]
+                                       (root, Linux KSM idle) time one-byte writes to merged vs unmerged pages as the
+                                       kernel's ksm_tests -C does, write the attack's write-latency file F (read by
+                                       attack --write-latency F); elsewhere F gets the documented defaults (stderr says why)
   bun run vmdedup import --out F.vmtrace DUMP...   VM memory dumps (raw pmemsave, QEMU/virsh ELF, kdump, Xen
                        dump-core; --format raw|elf|kdump|xen overrides the magic) into a trace, one guest
                        per dump; --guest NAME=DUMP,DUMP... --every SECONDS for a time series;

@@ -56,8 +56,8 @@ describe("benchmarks --jobs and --shard (--quick --only macro, idle and web-serv
   }, 60_000);
 });
 
-describe("figures --jobs and --shard (--quick --only 5,6: merge costs, runs with baselines, figure 6 in shard 1)", () => {
-  const figs = ["scripts/figures.ts", "--quick", "--seed", "3", "--only", "5,6"];
+describe("figures --jobs and --shard (--quick --only 5,6,9: merge costs, runs with baselines, figures 6 and 9 in shard 1)", () => {
+  const figs = ["scripts/figures.ts", "--quick", "--seed", "3", "--only", "5,6,9"];
   /** Files that must be byte-identical: every panel but figure 6's; records with the command (it names --out) left out. */
   function same(a: string, b: string) {
     const files = readdirSync(join(dir, a)).filter((f) => !f.startsWith("fig6") && f !== "README.md");
@@ -74,12 +74,15 @@ describe("figures --jobs and --shard (--quick --only 5,6: merge costs, runs with
     await ok([...figs, "--jobs", "2", "--out", join(dir, "f2")]);
     const outs = await Promise.all([1, 2].map((i) => ok([...figs, "--jobs", "1", "--shard", `${i}/2`, "--out", join(dir, `fs${i}`)])));
     expect(outs[0]).toContain("and figure 6");
+    expect(outs[0]).toContain("and figure 9's security matrix");
     expect(outs[1]).not.toContain("figure 6");
+    expect(outs[1]).not.toContain("figure 9");
     const data = join(dir, "figure-data.json");
     await ok(["scripts/merge-results.ts", join(dir, "fs1/figure-data.json"), join(dir, "fs2/figure-data.json"), "--out", data]);
     expect(await ok(["scripts/figures.ts", "--data", data, "--out", join(dir, "fm")])).toContain("0 simulations");
     same("f1", "f2");
     same("f1", "fm");
+    expect(readdirSync(join(dir, "fm")).filter((f) => f.startsWith("fig9-security-")).length).toBe(3); // pdf, svg, png of web-server
     const shardOnly = await run(["scripts/figures.ts", "--data", join(dir, "fs1/figure-data.json"), "--out", join(dir, "fx")]);
     expect(shardOnly.code).toBe(2);
     expect(shardOnly.err).toContain("is shard 1/2 only: merge every shard first");

@@ -66,7 +66,7 @@ export type HasherFactory = (order: VisitOrder, filter: HashAheadFilter) => Fram
  */
 export function composeScanner(hv: Hypervisor, o: ResolvedScannerOptions, makeHasher?: HasherFactory): Scanner {
   const work = emptyWork();
-  const mitigation = new Mitigation(hv, o.mitigation);
+  const mitigation = new Mitigation(hv, o.mitigation, o.seed);
   const comparer = new FrameComparer(hv.memory, work, mitigation);
   const registration = new Registration();
   const order: VisitOrder = o.policy === "esx" ? new ShuffledOrder(hv, registration, o.seed) : new AscendingOrder(hv, registration);

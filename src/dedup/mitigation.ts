@@ -32,19 +32,27 @@
  *   vusion         VUsion (SOSP'17): a page the scanner has considered behaves the same merged or
  *                  not: its first access after the visit takes a fault and a page copy either way
  *                  (copy-on-access). The guest side (src/sim) charges that first access a CoW
- *                  break's cost (cowTrap + tlbFlush + pageCopy) when it was not a CoW break anyway.
+ *                  break's cost (cowTrap + tlbFlush + pageCopy) when it was not a CoW break anyway;
+ *                  reads count as accesses too (readsFault; WorkloadRunner.noteRead is the hook).
+ *                  And merged frames come from random free frames: every merge that makes a new
+ *                  shared frame (KSM: a new stable node from the unstable tree; vmdedup/esx: an
+ *                  index hint becoming a shared entry) passes relocatePick() to hv.shareByHandle,
+ *                  which moves the merged page to the free frame at that (seeded) free-list
+ *                  position. Joining an existing shared frame does not move it again (it was
+ *                  placed at random when it was made).
  *   fixed-latency  the first write after the scanner considered a page pays the CoW cost, merged or
  *                  not (a software stand-in for hardware CoW), for comparison.
- * Deliberate departures: the simulated guests only write (no reads), so vusion's copy-on-access
- * and fixed-latency charge the same faults here; VUsion's placement of merged frames in random
- * free frames is not modelled (the simulated attacker observes time only, never placement, and
- * the hypervisor has no frame-relocation primitive); the copy VUsion makes of an unmerged page is
- * charged but the page keeps its frame.
+ * Deliberate departures: the canned workloads only write, so there vusion's copy-on-access and
+ * fixed-latency charge the same faults (a runner that reports reads calls noteRead: vusion
+ * charges a read as a first access, fixed-latency does not); the copy VUsion makes of an unmerged
+ * page is charged but the page keeps its frame (only merged frames are relocated); the simulated
+ * attacker observes time only, never placement.
  *
  * Considered pages: ScannerBase's batch loop calls noteVisit(slot) for every visit when the
  * mitigation tracks visits; the guest side calls takeFirstAccess(slot) before a write.
  */
 import { AuditError, FrameState, InvalidArgumentError, type Hypervisor } from "../hypervisor/index.ts";
+import { SplitMix32 } from "./esx/sampling.ts";
 
 export const MITIGATIONS = ["off", "salted", "zero-only", "vusion", "fixed-latency"] as const;
 export type MitigationKind = (typeof MITIGATIONS)[number];
@@ -89,6 +97,13 @@ export class Mitigation {
   readonly zeroOnly: boolean;
   /** The scanner's visits are remembered for the guests' first access (vusion, fixed-latency). */
   readonly tracksVisits: boolean;
+  /** A read is an access that takes the first-access fault too (vusion's copy-on-access; fixed-latency charges writes only). */
+  readonly readsFault: boolean;
+  /** New shared frames are moved to a random free frame (vusion): policies pass relocatePick() to hv.shareByHandle. */
+  readonly relocatesMerges: boolean;
+  /** Free-list picks drawn so far (relocatesMerges): +1 per relocatePick(). */
+  relocationsDrawn = 0;
+  private readonly rng: SplitMix32;
   private readonly saltGroups: number | readonly number[] | null;
   /** Per slot: 1 from a scanner visit until the page's next guest access (tracksVisits only). */
   private considered = new Uint8Array(0);
@@ -96,11 +111,15 @@ export class Mitigation {
   constructor(
     private readonly hv: Hypervisor,
     m: ResolvedMitigation,
+    seed = 1,
   ) {
     this.kind = m.kind;
     this.salted = m.kind === "salted";
     this.zeroOnly = m.kind === "zero-only";
     this.tracksVisits = m.kind === "vusion" || m.kind === "fixed-latency";
+    this.readsFault = m.kind === "vusion";
+    this.relocatesMerges = m.kind === "vusion";
+    this.rng = new SplitMix32((seed ^ 0x7a5c1d3b) >>> 0);
     this.saltGroups = m.saltGroups;
   }
 
@@ -121,6 +140,16 @@ export class Mitigation {
   /** Salt order of two frames: < 0, 0 (same salt), > 0. */
   saltOrder(a: number, b: number): number {
     return this.saltOfFrame(a) - this.saltOfFrame(b);
+  }
+
+  /**
+   * The relocatePick argument of a merge that makes a new shared frame: a seeded 32-bit draw
+   * (the hypervisor takes it mod the free frames) under vusion, -1 (stay) otherwise.
+   */
+  relocatePick(): number {
+    if (!this.relocatesMerges) return -1;
+    this.relocationsDrawn++;
+    return this.rng.next();
   }
 
   /** Notes a scanner visit of `slot` (tracksVisits). */

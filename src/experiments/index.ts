@@ -17,12 +17,12 @@ export { JobPool, JobError, withJobPool, defaultJobs, type Job, type PooledRunRe
 export { parseShard, inShard, runsWallClock, shardLabel, checkShardSet, inListOrder, type Shard } from "./shard.ts";
 export { FULL, QUICK, type FigureConfig } from "./figures/config.ts";
 export {
-  collectFigureData, assembleFigureData, figureJobs, runFigureJobs, measureFigure6, guestCountsFor,
-  type FigureData, type CollectOptions, type FigureJob, type FigureJobOutput, type Fig6Data,
+  collectFigureData, assembleFigureData, figureJobs, runFigureJobs, measureFigure6, measureFigure9, guestCountsFor, checkFigureSaltGroups,
+  type FigureData, type CollectOptions, type FigureJob, type FigureJobOutput, type Fig6Data, type Fig9Data,
 } from "./figures/collect.ts";
 export { FIGURE_DATA_SCHEMA, validateFigureData, mergeFigureData, outputsOf, figureShardDocument, type FigureDataDocument } from "./figures/data-doc.ts";
 export { collectMatrix, documentMatrix, freshMatrix, type MatrixSource, type MatrixView } from "./figures/matrix.ts";
 export { measureMergeCost, MAX_PASSES, type MergeCost, type MergeCostArgs } from "./figures/merge-cost.ts";
 export { measureWorkers, median, GUESTS as WORKER_IMAGE_GUESTS, CONTENTS as WORKER_IMAGE_CONTENTS, type WorkerSample } from "./figures/worker-throughput.ts";
-export { figureRun, macroToFigureRun, describeRun, mib, round, type FigureRun, type FigureRunRequest } from "./figures/runs.ts";
+export { figureRun, macroToFigureRun, describeRun, mib, round, type FigureRun, type FigureRunRequest, type FigureMitigation } from "./figures/runs.ts";
 export { runAttack, measureAttack, resolveAttack, hostRequest, chanceBound, attackHost, ATTACK_DEFAULTS, ATTACK_SCHEMA, runSecurityMatrix, type AttackRequest, type AttackMeasurement, type AttackResult, type HostRunner, type SecurityRow, type SecuritySection, type SecurityPlan } from "./attack/index.ts";

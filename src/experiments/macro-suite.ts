@@ -20,7 +20,7 @@
  * MacroRun: the run's record without the scan rate and guest mode (the suite runs HVM guests at
  * the simulator's default rate) and without its workload spec (code in workloads/, named).
  */
-import type { Policy } from "../dedup/index.ts";
+import type { MitigationKind, Policy } from "../dedup/index.ts";
 import type { RunResult } from "../sim/index.ts";
 import { resolveSpec } from "../sim/spec.ts";
 import type { WorkloadCatalog } from "./catalog.ts";
@@ -59,6 +59,10 @@ export interface MacroPlan {
   /** Only runs whose id matches are made (the none baseline of a workload with a matching run is always made and recorded). */
   filter?: RegExp;
   calibrationPath?: string;
+  /** The side-channel mitigation of every run (--mitigation; absent = off, today's runs). */
+  mitigation?: MitigationKind;
+  /** salted only: --salt-groups (a count, or one group per guest). */
+  saltGroups?: number | readonly number[];
 }
 
 /** One simulation of the fixed list: its position, id and group. */
@@ -147,6 +151,7 @@ export async function runMacroSuite(plan: MacroPlan, progress: Progress, exec: M
   const request = (workload: string, policy: Policy, workers: number): RunRequest => ({
     workload: plan.catalog.get(workload), policy, seed: plan.seed, workers, durationSec: plan.durationSec, guests: plan.guests,
     guestMem: plan.guestMemBytes, calibrationPath: plan.calibrationPath,
+    ...(plan.mitigation !== undefined ? { mitigation: plan.mitigation } : {}), ...(plan.saltGroups !== undefined ? { saltGroups: plan.saltGroups } : {}),
   });
   /** The run with its baseline, or the reason it cannot be made here. */
   const attempt = async (e: MacroListEntry, pool?: JobPool): Promise<RunResult | { skipped: string }> => {

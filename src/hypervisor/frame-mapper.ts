@@ -9,6 +9,7 @@
  *   markShared / markPrivate  PRIVATE <-> SHARED transitions with their counters
  *   moveToCopy           a slot moves to a fresh private frame holding a copy (or zeros)
  *   moveMappings         every mapping of one frame moves onto another (the share op's core)
+ *   relocateShared       a SHARED frame's content and mappings move to a chosen free frame
  */
 import type { Guest } from "./guest.ts";
 import { FrameState, type MachineMemory } from "./machine-memory.ts";
@@ -30,6 +31,8 @@ export class FrameMapper {
   cowCopies = 0;
   /** PV page-table rewrites: +1 per remap of an existing entry of a PV guest. */
   ptUpdates = 0;
+  /** SHARED frames moved to a drawn free frame: +1 per relocateShared (shareByHandle's relocatePick). */
+  relocations = 0;
   private readonly zeroFrame: number;
 
   constructor(
@@ -123,5 +126,25 @@ export class FrameMapper {
       this.unmapSlot(slot, f2); // frees f2 with its last mapping
       this.mapSlot(slot, f1, true);
     }
+  }
+
+  /**
+   * The SHARED frame `f` moves to the free frame at free-list position `pick` mod freeCount
+   * (swapped to the top of the stack and popped): its bytes are copied there, every mapping
+   * follows (PV entries rewritten and counted), `f` is freed. The caller has checked f is
+   * SHARED and a free frame exists. Returns the new frame.
+   */
+  relocateShared(f: number, pick: number): number {
+    const m = this.memory;
+    const top = m.freeCount - 1;
+    const i = pick % m.freeCount;
+    const t = m.freeStack[i]!;
+    m.freeStack[i] = m.freeStack[top]!;
+    m.freeStack[top] = t;
+    const nf = m.allocFrame();
+    m.copyFrame(f, nf);
+    this.moveMappings(nf, f);
+    this.relocations++;
+    return nf;
   }
 }

@@ -17,6 +17,10 @@
  *              they are validated in O(1) (each slot still maps its frame, neither frame was
  *              written since) instead of comparing 8 KiB again. The byte check runs only with
  *              verifyMerges (option, or VMDEDUP_VERIFY_MERGES=1: tests and debugging).
+ *              Option `relocatePick` (VUsion's randomised allocation of fused pages): after the
+ *              share, the surviving frame's content and every mapping move to the free frame at
+ *              free-list position relocatePick mod framesFree (the caller draws it from its seeded
+ *              RNG; which pages and when is the caller's decision); the old frame is freed.
  *   mapZero    one all-zero page moves onto the zero frame; its frame loses that mapping
  *              (mapZeroByHandle: the same by handle, for policies that tested the zeros).
  *   unshare / unmergeAll  private copies, content unchanged.
@@ -303,19 +307,32 @@ export class Hypervisor {
    * the two frames equal. Checked in O(1); every mapping of moveFrame moves onto keepFrame (as
    * share). A stale handle (a slot remapped, a frame written since) throws InvalidArgumentError
    * and changes nothing; the bytes are compared again only with verifyMerges.
+   * `relocatePick` (an unsigned 32-bit integer; absent or -1: none): the merged page then moves
+   * to the free frame at free-list position relocatePick mod framesFree (see the file comment);
+   * checked before anything changes, and a free frame always exists then (moveFrame was freed).
+   * Returns the frame the merged page lives in: keepFrame, or the relocated frame.
    */
-  shareByHandle(keepSlot: number, keepFrame: number, keepGen: number, moveSlot: number, moveFrame: number, moveGen: number): void {
+  shareByHandle(keepSlot: number, keepFrame: number, keepGen: number, moveSlot: number, moveFrame: number, moveGen: number, relocatePick = -1): number {
     const sf = this.pageTable.slotFrame;
     const wg = this.memory.frameWriteGen;
     if (sf[keepSlot] !== keepFrame || sf[moveSlot] !== moveFrame || keepFrame < 0 || moveFrame < 0 || wg[keepFrame] !== keepGen || wg[moveFrame] !== moveGen)
       throw new InvalidArgumentError(
         `stale share handle: slot ${keepSlot} frame ${keepFrame} gen ${keepGen} / slot ${moveSlot} frame ${moveFrame} gen ${moveGen} (now frames ${sf[keepSlot]}, ${sf[moveSlot]})`,
       );
-    if (keepFrame === moveFrame) return;
+    if (relocatePick !== -1 && !(Number.isInteger(relocatePick) && relocatePick >= 0 && relocatePick <= 0xffffffff))
+      throw new InvalidArgumentError(`relocatePick must be an unsigned 32-bit integer or -1, got ${relocatePick}`);
+    if (keepFrame === moveFrame) return keepFrame;
     if (moveFrame === this.zeroFrame) throw new InvalidArgumentError(`the zero frame cannot be shared away (slot ${moveSlot})`);
+    if (keepFrame === this.zeroFrame && relocatePick !== -1) throw new InvalidArgumentError(`the zero frame cannot be relocated (slot ${keepSlot})`);
     if (this.verifyMerges && !this.memory.framesEqual(keepFrame, moveFrame))
       throw new InvalidArgumentError(`content differs: frames ${keepFrame} (slot ${keepSlot}) and ${moveFrame} (slot ${moveSlot}) are not identical`);
     this.map.moveMappings(keepFrame, moveFrame);
+    return relocatePick === -1 ? keepFrame : this.map.relocateShared(keepFrame, relocatePick);
+  }
+
+  /** Shared frames moved to a drawn free frame by shareByHandle's relocatePick (FrameMapper.relocations). */
+  get sharedRelocations(): number {
+    return this.map.relocations;
   }
 
   /** Maps one populated, all-zero page onto the canonical zero frame. */

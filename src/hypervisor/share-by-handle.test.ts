@@ -91,6 +91,59 @@ describe("shareByHandle (the policies' share)", () => {
     hv.audit();
   });
 
+  test("relocatePick: the merged page moves to the free frame at that free-list position, content, counters and audit intact", () => {
+    for (const mode of ["hvm", "pv"] as const) {
+      for (const pick of [0, 3, 0xfffffffe]) {
+        const { hv, a, b } = setup(true, mode);
+        const plain = setup(true, mode);
+        a.write(0, 0, fill(7));
+        b.write(0, 0, fill(7));
+        b.write(1, 0, fill(7));
+        hv.share(b, 0, b, 1);
+        plain.a.write(0, 0, fill(7));
+        plain.b.write(0, 0, fill(7));
+        plain.b.write(1, 0, fill(7));
+        plain.hv.share(plain.b, 0, plain.b, 1);
+        const keep = handle(hv, a, 0);
+        const move = handle(hv, b, 0);
+        // the free list after the share frees move's frame (pushed on top), as the mechanism sees it
+        const m = hv.memory;
+        const free = [...m.freeStack.subarray(0, m.freeCount), move[1]];
+        const want = free[pick % free.length]!;
+        const got = hv.shareByHandle(...keep, ...move, pick);
+        const kept = plain.hv.shareByHandle(...handle(plain.hv, plain.a, 0), ...handle(plain.hv, plain.b, 0));
+        expect(kept).toBe(keep[1]);
+        expect(got).toBe(want);
+        expect([a.frameOf(0), b.frameOf(0), b.frameOf(1)]).toEqual([got, got, got]);
+        expect(a.read(0)).toEqual(fill(7));
+        expect(hv.memory.frameState[keep[1]]).toBe(0); // FREE: the old frame went back to the free list
+        const { ptUpdates, ...rest } = hv.stats();
+        const { ptUpdates: plainPt, ...plainRest } = plain.hv.stats();
+        expect(rest).toEqual(plainRest);
+        expect(ptUpdates - plainPt).toBe(mode === "pv" ? 3 : 0); // three PV entries rewritten once more
+        if (mode === "pv") expect([a.frameTable[0], b.frameTable[0], b.frameTable[1]]).toEqual([got, got, got]);
+        expect(hv.sharedRelocations).toBe(1);
+        hv.audit();
+        b.write(0, 0, fill(9)); // CoW still works on the relocated frame
+        expect([a.read(0)[0], b.read(0)[0], b.read(1)[0]]).toEqual([7, 9, 7]);
+        hv.audit();
+      }
+    }
+  });
+
+  test("relocatePick: a bad pick or a stale handle throws and changes nothing", () => {
+    const { hv, a, b } = setup();
+    a.write(0, 0, fill(7));
+    b.write(0, 0, fill(7));
+    const before = observe(hv);
+    for (const bad of [-2, 1.5, 2 ** 32, Number.NaN]) expect(() => hv.shareByHandle(...handle(hv, a, 0), ...handle(hv, b, 0), bad)).toThrow(/relocatePick/);
+    const keep = handle(hv, a, 0);
+    expect(() => hv.shareByHandle(keep[0], keep[1], keep[2] + 1, ...handle(hv, b, 0), 5)).toThrow(/stale share handle/);
+    expect(observe(hv)).toBe(before);
+    expect(hv.sharedRelocations).toBe(0);
+    hv.audit();
+  });
+
   test("counters are read-only from outside", () => {
     const { hv } = setup();
     expect(() => {

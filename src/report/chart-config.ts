@@ -143,7 +143,11 @@ function toDatasets(spec: ChartSpec, styles: readonly { color: string; dashed: b
       return { ...common, data: s.points.map((p) => p.y), borderWidth: 0 };
     }
     if (spec.kind === "scatter") {
-      return { ...common, data: s.points, pointRadius, pointStyle: "circle" as const, showLine: false };
+      const r = pointRadius * (s.markerScale ?? 1);
+      const marker = s.markers ?? ("circle" as const);
+      // hollow: outline only; the legend box is drawn the same way
+      const fill = s.hollow ? { backgroundColor: "rgba(0,0,0,0)", pointBorderWidth: lineWidth * 1.5, borderWidth: lineWidth * 1.5 } : {};
+      return { ...common, ...fill, data: s.points, pointRadius: r, pointHoverRadius: r, pointStyle: marker, showLine: false };
     }
     // Markers only where they help: not on dense lines, staircases or two-point reference lines.
     const showMarkers = s.points.length > 2 && s.points.length <= 40 && !s.step;
@@ -167,7 +171,9 @@ function pluginOptions(spec: ChartSpec, fontSizePx: number, pointRadius: number)
     spec.kind === "line"
       ? { usePointStyle: true, pointStyle: "line" as const, pointStyleWidth: fontSizePx * 3, generateLabels: lineLegendLabels }
       : spec.kind === "scatter"
-        ? { usePointStyle: true, pointStyle: "circle" as const, boxHeight: pointRadius * 2 }
+        ? spec.series.some((s) => s.markers)
+          ? { usePointStyle: true, boxHeight: pointRadius * 2 } // each entry shows its series' (first) marker
+          : { usePointStyle: true, pointStyle: "circle" as const, boxHeight: pointRadius * 2 }
         : { boxWidth: fontSizePx * 2, boxHeight: fontSizePx };
 
   return {
@@ -238,7 +244,7 @@ export function toChartConfiguration(spec: ChartSpec, devicePixelRatio: number):
           min: spec.xMin,
           max: spec.xMax,
           title: axisTitle(spec.xLabel),
-          ticks: { color: TEXT_COLOR, font: tickFont, ...(spec.xLog ? logTicks : {}) },
+          ticks: { color: TEXT_COLOR, font: tickFont, ...(spec.xLog ? logTicks : spec.xStep !== undefined ? { stepSize: spec.xStep, autoSkip: false } : {}) },
           afterBuildTicks: spec.xLog ? useLogAxisTicks : undefined,
           grid: spec.xLog ? logGrid : grid,
         },

@@ -29,7 +29,18 @@ export interface Series {
    * that equals a policy name (case-insensitive), e.g. "KSM", counts as one.
    */
   policy?: PolicyName;
+  /** scatter: the marker of each point (default every point a circle). */
+  markers?: MarkerStyle[];
+  /** scatter: marker size as a multiple of the default (e.g. to draw coincident points of several series as concentric rings). */
+  markerScale?: number;
+  /** scatter: markers drawn as outlines (points of other series stay visible beneath). */
+  hollow?: boolean;
+  /** A legend key only (no points): e.g. what each marker means, in `color`. */
+  legendOnly?: boolean;
 }
+
+/** Marker shapes (chart.js point styles). */
+export type MarkerStyle = "circle" | "rect" | "triangle" | "rectRot" | "crossRot" | "star" | "cross";
 
 export type ChartKind = "line" | "scatter" | "bar";
 
@@ -46,6 +57,8 @@ export interface ChartSpec {
   yLog?: boolean;
   xMin?: number;
   xMax?: number;
+  /** Linear x axis: the tick step (ticks at xMin + k * xStep); default chart.js's choice. */
+  xStep?: number;
   yMin?: number;
   yMax?: number;
   /** Bar charts: the category names along x. Required for kind "bar". */

@@ -10,6 +10,7 @@
  *   host-memory-<workload>,   a matrix run on an overcommitted host (cow-storm's spec has one):
  *   host-pressure-<workload>  memory held by reclamation, and state / stall / throughput, over time
  *   density                   guests that fit per policy (the document's density section)
+ *   security-*-<workload>     the side channel per policy x mitigation (security-charts.ts)
  * Matrix runs (one worker count) give the per-policy charts; worker-sweep runs the worker chart.
  * Sized for one paper column (3.3 in, 8 pt text; PNG at 300 dpi) so they stay readable there.
  */
@@ -17,6 +18,7 @@ import { POLICIES } from "../dedup/index.ts";
 import { paperFigureSize, POLICY_COLORS, SINGLE_COLUMN_WIDTH_IN, DOUBLE_COLUMN_WIDTH_IN, type ChartSpec, type PolicyName, type Series } from "./chart-spec.ts";
 import { densityChart, hostTimeSeriesCharts } from "./overcommit-charts.ts";
 import type { MacroRun, ResultsDocument } from "./results-schema.ts";
+import { securityCharts } from "./security-charts.ts";
 
 export interface NamedChart {
   /** File name without extension. */
@@ -194,6 +196,7 @@ export function chartsFromResults(doc: ResultsDocument): NamedChart[] {
     charts.push({ name: `cow-breaks-${w}`, caption: `Copy-on-write breaks per simulated second, ${w} (guests writing to merged pages).`, spec: cowChart(w, runs) });
   }
   charts.push(...overcommitCharts(doc, matrix));
+  charts.push(...securityCharts(doc));
   return charts;
 }
 

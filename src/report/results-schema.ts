@@ -82,6 +82,8 @@ export interface ResultsOptions {
   /** Guests per workload and memory per guest of the macro runs (null: the workload spec's own). */
   guests: number | null;
   guestMemBytes: number | null;
+  /** The side-channel mitigation of the macro runs (`--mitigation`); absent = off. */
+  mitigation?: { kind: string; saltGroups: number | readonly number[] | null };
 }
 
 // ---- micro-benchmarks (wall-clock) -------------------------------------------------------------

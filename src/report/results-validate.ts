@@ -85,7 +85,7 @@ const shape =
   };
 
 const machine = shape({ cpu: str, cores: num(1, Infinity, true), memoryBytes: nonNeg, bun: str, platform: str, arch: str });
-const options = shape({
+const optionFields = {
   quick: bool,
   full: bool,
   filter: nullable(str),
@@ -96,7 +96,12 @@ const options = shape({
   durationSec: nonNeg,
   guests: nullable(num(1, Infinity, true)),
   guestMemBytes: nullable(nonNeg),
-});
+};
+/** The options, plus `mitigation` ({ kind, saltGroups }) when the macro runs had one (absent = off). */
+const options = shape(optionFields, (o, p) => {
+  for (const k of Object.keys(o)) if (!(k in optionFields) && k !== "mitigation") fail(`${p}.${k}`, `unknown field`);
+  if ("mitigation" in o) shape({ kind: str, saltGroups: (v, q) => (v === null || typeof v === "number" ? undefined : list(count)(v, q)) })(o.mitigation, `${p}.mitigation`);
+}, true);
 const calibration = nullable(shape({ path: str, name: str, constants: record(shape({ ns: nonNeg, source: str })) }));
 
 const microBenchmark = shape({

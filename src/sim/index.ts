@@ -21,6 +21,7 @@ export { loadWorkloadFile, isWorkloadPath } from "./workloads.ts";
 export { parseSize, parseDuration, formatSize, formatDuration } from "./units.ts";
 export { SAVINGS_DEFINITIONS } from "./metrics.ts";
 export { loadWriteLatency, WriteLatencyModel, DEFAULT_WRITE_LATENCY_PATH, WRITE_LATENCY_KEYS, type WriteLatencyCalibration } from "./write-latency.ts";
+export { fitWriteLatency, latencyQuantiles, SPIKE_SIGMAS, SPIKE_MIN_NS, type LatencyQuantiles, type LatencyMethod } from "./write-latency-fit.ts";
 export { Rng } from "./rng.ts";
 export { HostMemoryExhaustedError } from "./reclaim.ts";
 export { VerifyError } from "./verify.ts";

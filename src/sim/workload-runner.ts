@@ -74,6 +74,8 @@ export interface OpTally {
 /** The pages a mitigation wants their first access after a scanner visit charged (src/dedup/mitigation.ts). */
 export interface FirstAccessWatch {
   readonly tracksVisits: boolean;
+  /** A read counts as a first access too (vusion's copy-on-access); false: writes only (fixed-latency). */
+  readonly readsFault?: boolean;
   takeFirstAccess(slot: number): boolean;
 }
 
@@ -269,7 +271,10 @@ export class WorkloadRunner {
     const acts = phase.activities;
     const hv = this.hv;
     if (phase.storm) this.stormWrites(g, phase.storm, now, t);
-    if (this.pager) this.doReads(g, acts, ratio);
+    if (this.pager) {
+      this.doReads(g, acts, ratio);
+      this.flushAccessFaults(t); // the reads' first-access faults (noteRead) go to this tick's tally
+    }
     for (let i = 0; i < acts.length; i++) {
       const want = Math.floor(g.wantAcc[i]!);
       g.wantAcc[i]! -= want;
@@ -285,11 +290,15 @@ export class WorkloadRunner {
       t.cowBreaks += hv.cowBreaks - b0;
       t.cowCopies += hv.cowCopies - c0;
       t.ptUpdates += hv.ptUpdates - p0;
-      if (this.accessFaults > 0) {
-        t.accessFaults = (t.accessFaults ?? 0) + this.accessFaults;
-        this.accessFaults = 0;
-      }
+      this.flushAccessFaults(t);
     }
+  }
+
+  /** Adds the access faults noted since the last flush (noteAccess, noteRead) to `t`. runOps does this after each activity. */
+  flushAccessFaults(t: OpTally): void {
+    if (this.accessFaults === 0) return;
+    t.accessFaults = (t.accessFaults ?? 0) + this.accessFaults;
+    this.accessFaults = 0;
   }
 
   /** The storm's writes due by `now` (not operations: their CPU and CoW costs are charged, they add no throughput). */
@@ -328,7 +337,12 @@ export class WorkloadRunner {
       const n = Math.floor(g.readDoneAcc[i]! + 1e-9);
       g.readDoneAcc[i]! -= n;
       const r = g.family.regions[a.region]!;
-      for (let k = 0; k < n; k++) pager.touch(g, base + r.firstPage + this.target(g, a, i, r.pages, g.readRng), false);
+      const watched = this.accessWatch !== null;
+      for (let k = 0; k < n; k++) {
+        const slot = base + r.firstPage + this.target(g, a, i, r.pages, g.readRng);
+        if (watched) this.noteRead(slot);
+        pager.touch(g, slot, false);
+      }
       this.reads += n;
     }
   }
@@ -381,6 +395,23 @@ export class WorkloadRunner {
     if (!this.accessWatch!.takeFirstAccess(slot)) return;
     const f = this.hv.pageTable.slotFrame[slot]!;
     if (f >= 0 && f !== this.hv.zeroFrame && !this.hv.isSharedFrame(f)) this.accessFaults++;
+  }
+
+  /**
+   * The read hook: a guest read of `slot` is about to happen (call it once per read, from the
+   * runner's activity loop so runOps flushes the fault into that activity's tally, or flush with
+   * flushAccessFaults). When the mitigation faults reads (vusion: copy-on-access) and this is the
+   * page's first access since a scanner visit, it counts one access fault, merged or not: a read
+   * never breaks CoW, so no CoW break stands in for it; guest-cpu charges it as a CoW break with
+   * its copy, as it charges a write's. Writes use noteAccess. doReads (host runs: activities
+   * with readsPerSec) calls it for each read, before the pager touches the page; runOps flushes
+   * those faults into the tick's tally. Departure: real VUsion also un-merges a
+   * fused page on that access; here the page stays merged (the saving is an upper bound).
+   */
+  noteRead(slot: number): void {
+    const w = this.accessWatch;
+    if (w === null || w.readsFault !== true || !w.takeFirstAccess(slot)) return;
+    if (this.hv.pageTable.slotFrame[slot]! >= 0) this.accessFaults++;
   }
 
   /**

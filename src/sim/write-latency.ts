@@ -12,8 +12,9 @@
  * same cost either way, which is the point of those mitigations.
  *
  * Parameters come from a write-latency calibration file (calibration/write-latency.json by
- * default: estimates from the kernel's ksm_tests -C; measuring them on a root host with KSM is not
- * implemented yet). The cost model's constants are not touched. Seeded: the same seed
+ * default: estimates from the kernel's ksm_tests -C; `vmdedup calibrate --write-latency F`
+ * measures them on a root host with idle KSM, write-latency-fit.ts). The cost model's constants
+ * are not touched. Seeded: the same seed
  * gives the same latencies.
  */
 import { readFileSync } from "node:fs";

@@ -321,8 +321,9 @@ export abstract class HashScannerBase extends ScannerBase {
   private mergeWithHint(ix: HashIndex, pos: number, hintGen: number, slot: number, frame: number, frameGen: number, fullGroup: number): void {
     const m = this.hv.memory;
     const h = ix.aux[pos]!;
-    const hf = ix.frame[pos]!;
-    this.shareInto(hf, hintGen, h, slot, frame, frameGen);
+    // a new shared frame: vusion moves it to a random free frame (mitigation.ts)
+    const hf = this.shareInto(ix.frame[pos]!, hintGen, h, slot, frame, frameGen, this.mitigation.relocatePick());
+    ix.frame[pos] = hf;
     ix.aux[pos] = -1;
     ix.gen[pos] = m.frameWriteGen[hf]!;
     this.setMerged(h, hf);
@@ -330,11 +331,13 @@ export abstract class HashScannerBase extends ScannerBase {
   }
 
   /** Share by handle: frame `target` (mapped by `targetSlot`) survives, page `slot` (frame
-   * `frame`) moves onto it; the generations are those the equal compare saw. */
-  private shareInto(target: number, targetGen: number, targetSlot: number, slot: number, frame: number, frameGen: number): void {
-    this.hv.shareByHandle(targetSlot, target, targetGen, slot, frame, frameGen);
+   * `frame`) moves onto it; the generations are those the equal compare saw. `relocatePick`:
+   * see hv.shareByHandle (-1: stay). Returns the merged frame. */
+  private shareInto(target: number, targetGen: number, targetSlot: number, slot: number, frame: number, frameGen: number, relocatePick = -1): number {
+    const merged = this.hv.shareByHandle(targetSlot, target, targetGen, slot, frame, frameGen, relocatePick);
     this.workCounters.merges++;
-    this.setMerged(slot, target);
+    this.setMerged(slot, merged);
+    return merged;
   }
 
   private setMerged(slot: number, frame: number): void {

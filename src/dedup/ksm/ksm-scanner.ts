@@ -191,11 +191,11 @@ export class KsmScanner extends ScannerBase {
     }
     const treeSlot = this.unstableSearchInsert(slot, frame); // a match: cmp.compare(frame, its frame)
     if (treeSlot < 0) return;
-    // the scanned page becomes the KSM page
-    hv.shareByHandle(slot, frame, cmp.genA, treeSlot, hv.pageTable.slotFrame[treeSlot]!, cmp.genB);
+    // the scanned page becomes the KSM page (vusion: moved to a random free frame, mitigation.ts)
+    const kpage = hv.shareByHandle(slot, frame, cmp.genA, treeSlot, hv.pageTable.slotFrame[treeSlot]!, cmp.genB, this.mitigation.relocatePick());
     this.workCounters.merges++;
     this.removeFromTree(treeSlot);
-    const node = stable.insert(frame);
+    const node = stable.insert(kpage);
     stable.append(treeSlot, node);
     stable.append(slot, node);
   }

@@ -7,6 +7,8 @@
  *   figure 6  scanner throughput against worker threads (worker-throughput.ts, wall-clock);
  *   figure 8  density: every guest count 1..densityMaxGuests of every policy on an overcommitted
  *             host and its uncommitted twin (density-section.ts), the search read back from them.
+ *   figure 9  the security matrix (attack/security-matrix.ts: every dedup policy x mitigation),
+ *             from a results document's security section (`from`) or fresh.
  * Figures 1, 3, 5 and 8 always run their own sweeps (no results document holds them).
  *
  * In three steps, so the deterministic work can run side by side and be split into shards:
@@ -16,10 +18,18 @@
  *   2. the jobs run in a JobPool (--jobs N side by side), or a shard runs every N-th of them;
  *   3. assembleFigureData builds each figure's data from the finished jobs, looked up by key.
  * Figure 6 is wall-clock: measured after every other job is done, alone, in this thread.
+ * Figure 9's security matrix is deterministic but one block (runSecurityMatrix runs its attack
+ * trials and host runs itself, in order): like figure 6 it is made after the jobs, in this
+ * thread, in shard 1 only (data-doc.ts carries it), so it is byte-identical for any --jobs.
+ * `mitigation` (--mitigation/--salt-groups) applies to every fresh run of figures 1-5 and 7;
+ * figure 6 times the scanner without one, figure 8 (density) runs without one, and figure 9
+ * runs every mitigation itself.
  * report/ turns this data into the figures without running anything.
  */
 import os from "node:os";
-import type { RunResult, WorkloadSpec } from "../../sim/index.ts";
+import { resolveSpec, type RunResult, type WorkloadSpec } from "../../sim/index.ts";
+import { checkSaltCoverage, resolveMitigation } from "../../dedup/index.ts";
+import { runSecurityMatrix, type SecuritySection } from "../attack/index.ts";
 import type { WorkloadCatalog } from "../catalog.ts";
 import { JobPool, type Job, type PooledRunResult } from "../job-pool.ts";
 import type { MacroRun } from "../macro-suite.ts";
@@ -28,7 +38,7 @@ import { DEDUP_POLICIES, requestLabel, type RunRequest } from "../run.ts";
 import type { FigureConfig } from "./config.ts";
 import { collectMatrix, documentMatrix, freshMatrix, matrixRunRequest, SETUP_RUN, type MatrixView } from "./matrix.ts";
 import type { MergeCost, MergeCostArgs } from "./merge-cost.ts";
-import { figureRunOf, figureSimulations, type FigureRun, type FigureRunRequest } from "./runs.ts";
+import { figureRunOf, figureSimulations, type FigureMitigation, type FigureRun, type FigureRunRequest } from "./runs.ts";
 import { measureWorkers, type WorkerSample } from "./worker-throughput.ts";
 import { POLICIES } from "../../dedup/index.ts";
 import { densityFromOutputs, densityGridRequests, type DensityGrid, type DensitySection } from "../density-section.ts";
@@ -42,6 +52,13 @@ export interface FigureData {
   fig5?: { costs: MergeCost[]; runs: FigureRun[] };
   fig6?: Fig6Data;
   fig8?: DensitySection;
+  fig9?: Fig9Data;
+}
+
+/** Figure 9: the security matrix and where it came from. */
+export interface Fig9Data {
+  section: SecuritySection;
+  source: string;
 }
 
 export interface Fig6Data {
@@ -56,8 +73,10 @@ export interface CollectOptions {
   seed: number;
   /** The figures to collect for. */
   only: ReadonlySet<number>;
-  from?: { doc: { commit: string; macro: { runs: readonly MacroRun[] } }; file: string };
+  from?: { doc: { commit: string; macro: { runs: readonly MacroRun[] }; security?: SecuritySection }; file: string };
   progress: (line: string) => void;
+  /** The mitigation of every fresh simulation run of figures 1-5 and 7 (absent: off). */
+  mitigation?: FigureMitigation;
 }
 
 /** One job of the figures' fixed list; `key` identifies it (xxHash3 of its canonical request). */
@@ -75,6 +94,23 @@ export function guestCountsFor(spec: WorkloadSpec, counts: readonly number[]): n
   return counts.filter((n) => n >= families && n % families === 0);
 }
 
+/**
+ * Checks a salt-group list against every host the selected figures run fresh with the
+ * mitigation (as `vmdedup run` checks one: InvalidArgumentError with the same message), before
+ * anything runs. Figures 6 and 8 run without it; figure 9 runs every mitigation with its own salts.
+ */
+export function checkFigureSaltGroups(cfg: FigureConfig, catalog: WorkloadCatalog, only: ReadonlySet<number>, m: FigureMitigation | undefined, fromDoc: boolean): void {
+  if (!m?.mitigation) return;
+  const resolved = resolveMitigation({ kind: m.mitigation, saltGroups: m.saltGroups });
+  if (!Array.isArray(resolved.saltGroups)) return;
+  const hosts: [WorkloadSpec, number][] = [];
+  if (only.has(1)) for (const w of catalog.names()) for (const n of guestCountsFor(catalog.get(w), cfg.guestCounts)) hosts.push([catalog.get(w), n]);
+  if ((only.has(2) || only.has(4) || only.has(7)) && !fromDoc) for (const w of catalog.names()) hosts.push([catalog.get(w), cfg.matrixGuests]);
+  if (only.has(3)) hosts.push([catalog.get(cfg.sweepWorkload), cfg.sweepGuests]);
+  if (only.has(5)) hosts.push([catalog.get(cfg.pvWorkload), cfg.matrixGuests]);
+  for (const [spec, guests] of hosts) checkSaltCoverage(resolved, resolveSpec(spec, { guests }).totalGuests);
+}
+
 const hashKey = (s: string) => Bun.hash.xxHash3(s).toString(16).padStart(16, "0");
 export const runJobKey = (req: RunRequest): string => hashKey(requestKey(req));
 export const mergeCostKey = (a: MergeCostArgs): string => hashKey(`merge-cost ${JSON.stringify(a)}`);
@@ -84,7 +120,7 @@ function figure1Requests(o: CollectOptions): FigureRunRequest[] {
     const spec = o.catalog.get(workload);
     return guestCountsFor(spec, o.cfg.guestCounts).map((guests) => ({
       workload: spec, policy: "vmdedup" as const, guests, guestMemBytes: o.cfg.guestMemBytes, durationSec: o.cfg.guestsDurationSec,
-      pagesToScan: null, sleepMillisecs: null, seed: o.seed, baseline: false,
+      pagesToScan: null, sleepMillisecs: null, seed: o.seed, baseline: false, ...o.mitigation,
     }));
   });
 }
@@ -93,7 +129,7 @@ function figure3Requests(o: CollectOptions): FigureRunRequest[] {
   return DEDUP_POLICIES.flatMap((policy) =>
     o.cfg.sweepPagesToScan.map((pagesToScan) => ({
       workload: o.catalog.get(o.cfg.sweepWorkload), policy, guests: o.cfg.sweepGuests, guestMemBytes: o.cfg.guestMemBytes, durationSec: o.cfg.sweepDurationSec,
-      pagesToScan, sleepMillisecs: o.cfg.sleepMillisecs, seed: o.seed, baseline: false,
+      pagesToScan, sleepMillisecs: o.cfg.sleepMillisecs, seed: o.seed, baseline: false, ...o.mitigation,
     })),
   );
 }
@@ -107,7 +143,7 @@ function figure5Requests(o: CollectOptions): { cost: MergeCostArgs; run: FigureR
       cost: { workload: spec, mode, policy, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, seed: o.seed },
       run: {
         workload: spec, policy, mode, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.matrixDurationSec,
-        pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed: o.seed,
+        pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed: o.seed, ...o.mitigation,
       },
     })),
   );
@@ -131,7 +167,7 @@ function matrixRequests(o: CollectOptions): FigureRunRequest[] {
   if (!wantsMatrix(o) || o.from) return [];
   const names = o.catalog.names();
   const workloads = o.only.has(4) ? names : timelineOf(o, names);
-  const get = (w: string, p: (typeof DEDUP_POLICIES)[number] | "none") => matrixRunRequest(o.catalog, o.cfg, o.seed, w, p);
+  const get = (w: string, p: (typeof DEDUP_POLICIES)[number] | "none") => matrixRunRequest(o.catalog, o.cfg, o.seed, w, p, o.mitigation);
   return [...workloads.flatMap((w) => [...DEDUP_POLICIES, "none" as const].map((p) => get(w, p))), get(SETUP_RUN.workload, SETUP_RUN.policy)];
 }
 
@@ -163,7 +199,7 @@ export function figureJobs(o: CollectOptions): FigureJob[] {
 }
 
 /** Each figure's data from the finished jobs (`outputs`: by job key); figure 6's measurement is passed in. */
-export async function assembleFigureData(o: CollectOptions, outputs: ReadonlyMap<string, FigureJobOutput>, fig6?: Fig6Data): Promise<FigureData> {
+export async function assembleFigureData(o: CollectOptions, outputs: ReadonlyMap<string, FigureJobOutput>, fig6?: Fig6Data, fig9?: Fig9Data): Promise<FigureData> {
   const output = (key: string, what: string) => {
     const x = outputs.get(key);
     if (!x) throw new Error(`the figures' data has no result for ${what} (job ${key})`);
@@ -173,7 +209,7 @@ export async function assembleFigureData(o: CollectOptions, outputs: ReadonlyMap
   const data: FigureData = { timeline: [] };
   if (o.only.has(1)) data.fig1 = figure1Requests(o).map((f) => figureRunOf(made, f));
   if (wantsMatrix(o)) {
-    const source = o.from ? documentMatrix(o.from.doc, o.from.file, o.catalog.names()) : freshMatrix(made, o.catalog, o.cfg, o.seed);
+    const source = o.from ? documentMatrix(o.from.doc, o.from.file, o.catalog.names()) : freshMatrix(made, o.catalog, o.cfg, o.seed, o.mitigation);
     data.timeline = timelineOf(o, source.workloads);
     data.matrix = await collectMatrix(source, o.only.has(4) ? source.workloads : data.timeline, [...DEDUP_POLICIES, "none"]);
   }
@@ -184,6 +220,7 @@ export async function assembleFigureData(o: CollectOptions, outputs: ReadonlyMap
   }
   if (o.only.has(6) && fig6) data.fig6 = fig6;
   if (o.only.has(8)) data.fig8 = await densityFromOutputs(o.cfg.densityWorkloads.map((w) => o.catalog.get(w)), densityGrid(o), POLICIES, made);
+  if (o.only.has(9) && fig9) data.fig9 = fig9;
   return data;
 }
 
@@ -204,11 +241,24 @@ export async function measureFigure6(cfg: FigureConfig, progress: (line: string)
   return { samples: await measureWorkers(cfg, progress), cpu: os.cpus()[0]?.model ?? "unknown CPU", cores: os.cpus().length };
 }
 
-/** Everything the figures in `o.only` need; `simulations`: the fresh simulations made. Figure 6 is measured last, alone. */
+/** Figure 9's data: the results document's security section when it has one, else the matrix run fresh (one block, in this thread; its host runs are not counted in `simulations`). */
+export async function measureFigure9(o: CollectOptions): Promise<Fig9Data> {
+  const doc = o.from?.doc.security;
+  if (o.from && doc && doc.rows.length > 0) return { section: doc, source: `results document ${o.from.file} (commit ${o.from.doc.commit}), its security section` };
+  const { cfg } = o;
+  const section = await runSecurityMatrix({
+    workloads: cfg.securityWorkloads, catalog: o.catalog, policies: [...DEDUP_POLICIES], trials: cfg.securityTrials, seed: o.seed,
+    guests: cfg.securityGuests, guestMemBytes: cfg.securityGuestMemBytes, durationSec: cfg.securityDurationSec,
+  }, (line) => o.progress(line));
+  return { section, source: "fresh attack and host runs (src/experiments/attack/security-matrix.ts)" };
+}
+
+/** Everything the figures in `o.only` need; `simulations`: the fresh simulations made. Figures 9 and 6 are made last, alone. */
 export async function collectFigureData(o: CollectOptions & { pool?: JobPool }): Promise<{ data: FigureData; simulations: number }> {
   const jobs = figureJobs(o);
   const pool = o.pool ?? new JobPool({ jobs: 1 });
   const outputs = await runFigureJobs(jobs, pool, o.progress);
+  const fig9 = o.only.has(9) ? await measureFigure9(o) : undefined;
   const fig6 = o.only.has(6) ? await measureFigure6(o.cfg, o.progress) : undefined;
-  return { data: await assembleFigureData(o, outputs, fig6), simulations: jobs.filter((j) => j.job.kind === "run").length };
+  return { data: await assembleFigureData(o, outputs, fig6, fig9), simulations: jobs.filter((j) => j.job.kind === "run").length };
 }

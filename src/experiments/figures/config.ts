@@ -37,6 +37,12 @@ export interface FigureConfig {
   densityMaxGuests: number;
   densityDurationSec: number;
   densityMaxLossPct: number;
+  /** Figure 9 (the side channel): workloads (one panel each), guests beside the victim and the attacker, trials, host-run seconds. */
+  securityWorkloads: string[];
+  securityGuests: number;
+  securityGuestMemBytes: number;
+  securityTrials: number;
+  securityDurationSec: number;
 }
 
 const MiB = 2 ** 20;
@@ -69,6 +75,12 @@ export const FULL: FigureConfig = {
   densityMaxGuests: 14,
   densityDurationSec: 40,
   densityMaxLossPct: 5,
+  // identical guests (salting loses most) and diverse ones (salting loses little), as the benchmarks' security matrix sizes them
+  securityWorkloads: ["web-server", "mixed"],
+  securityGuests: 4,
+  securityGuestMemBytes: 32 * MiB,
+  securityTrials: 200,
+  securityDurationSec: 40,
 };
 
 export const QUICK: FigureConfig = {
@@ -96,4 +108,9 @@ export const QUICK: FigureConfig = {
   densityMaxGuests: 7,
   densityDurationSec: 20,
   densityMaxLossPct: 5,
+  securityWorkloads: ["web-server"],
+  securityGuests: 2,
+  securityGuestMemBytes: 4 * MiB,
+  securityTrials: 64,
+  securityDurationSec: 30,
 };

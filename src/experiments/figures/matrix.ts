@@ -10,7 +10,7 @@ import type { MacroRun } from "../macro-suite.ts";
 import type { RunRequest } from "../run.ts";
 import type { RunResult } from "../../sim/index.ts";
 import type { FigureConfig } from "./config.ts";
-import { describeRun, figureRunOf, macroToFigureRun, type FigureRun, type FigureRunRequest } from "./runs.ts";
+import { describeRun, figureRunOf, macroToFigureRun, type FigureMitigation, type FigureRun, type FigureRunRequest } from "./runs.ts";
 
 export interface MatrixSource {
   /** "fresh simulation runs" or "results document <file> (commit c), its matrix runs". */
@@ -33,17 +33,17 @@ export interface MatrixView {
 }
 
 /** A fresh matrix run of `workload` under `policy` (with its none baseline). */
-export const matrixRunRequest = (catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, workload: string, policy: Policy): FigureRunRequest => ({
+export const matrixRunRequest = (catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, workload: string, policy: Policy, mitigation: FigureMitigation = {}): FigureRunRequest => ({
   workload: catalog.get(workload), policy, guests: cfg.matrixGuests, guestMemBytes: cfg.guestMemBytes, durationSec: cfg.matrixDurationSec,
-  pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed,
+  pagesToScan: cfg.matrixPagesToScan, sleepMillisecs: cfg.sleepMillisecs, oracleEverySec: cfg.oracleEverySec, seed, ...mitigation,
 });
 
 /** The run whose setup line the README shows. */
 export const SETUP_RUN = { workload: "web-server", policy: "none" } as const;
 
 /** Fresh matrix runs, read from simulations already made (`made`: a request's result). */
-export function freshMatrix(made: (req: RunRequest) => RunResult, catalog: WorkloadCatalog, cfg: FigureConfig, seed: number): MatrixSource {
-  const get = async (workload: string, policy: Policy) => figureRunOf(made, matrixRunRequest(catalog, cfg, seed, workload, policy));
+export function freshMatrix(made: (req: RunRequest) => RunResult, catalog: WorkloadCatalog, cfg: FigureConfig, seed: number, mitigation: FigureMitigation = {}): MatrixSource {
+  const get = async (workload: string, policy: Policy) => figureRunOf(made, matrixRunRequest(catalog, cfg, seed, workload, policy, mitigation));
   return {
     source: "fresh simulation runs",
     workloads: catalog.names(),

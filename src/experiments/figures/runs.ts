@@ -4,7 +4,7 @@
  * each policy is compared with its none baseline, run first) or taken from a results document's
  * macro runs (`--from results.json`).
  */
-import type { Policy } from "../../dedup/index.ts";
+import type { MitigationKind, Policy } from "../../dedup/index.ts";
 import type { WorkloadSpec } from "../../sim/index.ts";
 import { specInMode } from "../catalog.ts";
 import type { MacroRun } from "../macro-suite.ts";
@@ -31,7 +31,13 @@ export interface FigureRunRequest {
   seed: number;
   /** Compare with policy none on the same options (throughput loss; default true). */
   baseline?: boolean;
+  /** The side-channel mitigation (`bun run figures --mitigation`; absent = off). */
+  mitigation?: MitigationKind;
+  saltGroups?: number | readonly number[];
 }
+
+/** The mitigation of the figures' fresh runs (`bun run figures --mitigation M [--salt-groups G]`); {} = off. */
+export type FigureMitigation = Pick<FigureRunRequest, "mitigation" | "saltGroups">;
 
 /** The simulation request of `f` (its spec in f.mode, HVM by default). */
 export function figureRequest(f: FigureRunRequest): RunRequest {
@@ -45,6 +51,8 @@ export function figureRequest(f: FigureRunRequest): RunRequest {
     ...(f.pagesToScan === null ? {} : { pagesToScan: f.pagesToScan }),
     ...(f.sleepMillisecs === null ? {} : { sleepMillisecs: f.sleepMillisecs }),
     ...(f.oracleEverySec === undefined ? {} : { oracleEverySec: f.oracleEverySec }),
+    ...(f.mitigation === undefined ? {} : { mitigation: f.mitigation }),
+    ...(f.saltGroups === undefined ? {} : { saltGroups: f.saltGroups }),
   };
 }
 

@@ -11,6 +11,8 @@ import { FIGURE_IDS, generateFigures } from "./generate.ts";
 import { renderPanel, writeFigures, readRecords } from "./write-figures.ts";
 import { cdfPoints } from "./fig7-time-to-merge.ts";
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 const COMMAND = "bun run figures --seed 3 --quick";
 const catalog = catalogOf(CANNED_WORKLOADS);
 let records: FigureRecord[] = [];
@@ -39,7 +41,7 @@ describe("paper figures (--quick)", () => {
       const table = r.deterministic ? r.table : r.measured;
       expect(table!.rows.length).toBeGreaterThan(0);
       for (const row of table!.rows) expect(row.length).toBe(table!.columns.length);
-      for (const p of r.panels) for (const s of p.spec.series) expect(s.points.length).toBeGreaterThan(0);
+      for (const p of r.panels) for (const s of p.spec.series) expect(s.points.length > 0).toBe(!s.legendOnly); // legend keys hold no points
     }
     // figure 6 alone is wall-clock; its numbers sit in the measured table only
     expect(records.filter((r) => !r.deterministic).map((r) => r.id)).toEqual([6]);
@@ -96,6 +98,34 @@ describe("paper figures (--quick)", () => {
     for (let i = 0; i < 3; i++) expect(pv[i]![2]).toBe(hvm[i]![2]);
   });
 
+  test("figure 9: one point per mitigation in each policy's colour, at the rows' accuracy and savings; a marker key per mitigation", () => {
+    const f9 = records.find((r) => r.id === 9)!;
+    expect(f9.panels.map((p) => p.file)).toEqual(QUICK.securityWorkloads.map((w) => `fig9-security-${w}`));
+    const series = f9.panels[0]!.spec.series;
+    expect(series.map((s) => s.label)).toEqual(["vmdedup", "ksm", "esx", "off", "salted", "zero-only", "vusion", "fixed-latency"]);
+    const rows = f9.table!.rows;
+    for (const s of series.slice(0, 3)) {
+      expect(s.markers).toEqual(["circle", "rect", "triangle", "rectRot", "crossRot"]);
+      const mine = rows.filter((r) => r[1] === s.label);
+      expect(s.points.map((p) => round3(p.x))).toEqual(mine.map((r) => r[3] as number));
+      expect(s.points.map((p) => Math.round(p.y * 10) / 10)).toEqual(mine.map((r) => r[6] as number));
+    }
+    // off leaks, every mitigation leaves the attacker near chance; vusion keeps off's savings, zero-only loses most
+    for (const s of series.slice(0, 3)) {
+      expect(s.points[0]!.x).toBeGreaterThanOrEqual(0.95);
+      for (const p of s.points.slice(1)) expect(Math.abs(p.x - 0.5)).toBeLessThan(0.25);
+      expect(s.points[3]!.y).toBe(s.points[0]!.y);
+      expect(s.points[2]!.y).toBeLessThan(s.points[0]!.y);
+    }
+  });
+
+  test("figure 9 is deterministic for a seed (the same record again)", async () => {
+    const again = (await generateFigures({ seed: 3, quick: true, catalog, command: COMMAND, only: [9] })).records[0]!;
+    expect(again).toEqual(records.find((r) => r.id === 9)!);
+    const a = renderPanel(again, again.panels[0]!);
+    expect(a.png.equals(renderPanel(records.find((r) => r.id === 9)!, records.find((r) => r.id === 9)!.panels[0]!).png)).toBe(true);
+  }, 30_000);
+
   test("each panel renders at a paper width (3.3 or 7 in at 300 dpi), byte-identical when rendered again", () => {
     expect(pngSize(COLUMN as never)).toEqual({ width: 990, height: 742 });
     expect(pngSize(WIDE as never)).toEqual({ width: 2100, height: 714 });
@@ -118,7 +148,7 @@ describe("paper figures (--quick)", () => {
 
   test("the same seed gives the same figures (all but the measured figure 6)", async () => {
     const again = (await generateFigures({ seed: 3, quick: true, catalog, command: COMMAND, only: [1, 2, 3, 4, 5, 7, 8] })).records;
-    expect(again).toEqual(records.filter((r) => r.id !== 6));
+    expect(again).toEqual(records.filter((r) => r.id !== 6 && r.id !== 9)); // figure 9: its own test above
     const other = (await generateFigures({ seed: 4, quick: true, catalog, command: COMMAND, only: [1] })).records[0]!;
     expect(other.table).not.toEqual(records[0]!.table);
   }, 30_000);
