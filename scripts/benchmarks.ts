@@ -29,7 +29,7 @@ import { benchReaders, readerMicro } from "../src/trace/readers.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
 import { DEDUP_POLICIES, densitySection, JobError, runMacroSuite, runSecurityMatrix, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
-import { JOBS_HELP, jobProgress, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
+import { JOBS_HELP, jobProgress, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP, parseParallelFlags } from "../src/cli/parallel-flags.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
 import { writeReport } from "../src/report/write-report.ts";
@@ -104,14 +104,7 @@ try {
 } catch (e) {
   usage(`--filter: ${(e as Error).message}`);
 }
-let jobs = 1;
-let shard: ReturnType<typeof parseShardFlag>;
-try {
-  jobs = parseJobs(values.jobs);
-  shard = parseShardFlag(values.shard);
-} catch (e) {
-  usage((e as Error).message);
-}
+const { jobs, shard } = parseParallelFlags(values, usage);
 const wallClockHere = runsWallClock(shard);
 
 const quiet = !process.stdout.isTTY || process.env.CI === "true";

@@ -21,7 +21,7 @@ import { validateResults } from "../src/report/results-validate.ts";
 import { CANNED } from "../src/cli/workloads.ts";
 import { mitigationFrom } from "../src/cli/args.ts";
 import { mitigationFlags } from "../src/report/figures/generate.ts";
-import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
+import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP, parseParallelFlags } from "../src/cli/parallel-flags.ts";
 import { checkFigureSaltGroups, figureShardDocument, FULL, QUICK, shardLabel, validateFigureData, withJobPool, type FigureDataDocument } from "../src/experiments/index.ts";
 
 const USAGE = `usage: bun run figures [options]
@@ -89,14 +89,7 @@ try {
 } catch (e) {
   usage((e as Error).message);
 }
-let jobs = 1;
-let shard: ReturnType<typeof parseShardFlag>;
-try {
-  jobs = parseJobs(values.jobs);
-  shard = parseShardFlag(values.shard);
-} catch (e) {
-  usage((e as Error).message);
-}
+const { jobs, shard } = parseParallelFlags(values, usage);
 if (shard && values.from !== undefined) usage(`--shard does not combine with --from (shard the benchmarks run instead, merge it, and give the merged document to --from)`);
 if (values.data !== undefined && (shard || values.from !== undefined || values.only !== undefined || values.quick || values.seed !== "1" || values.mitigation !== undefined || values["salt-groups"] !== undefined))
   usage(`--data renders what the shards recorded (seed, --quick, --only, --mitigation): it does not combine with --shard, --from, --only, --quick, --seed, --mitigation or --salt-groups`);

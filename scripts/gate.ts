@@ -23,7 +23,7 @@ import { exitCodeOf, formatVerdict, type TierVerdict, type Verdict } from "../sr
 import { git } from "../src/gate/worktree.ts";
 import { gateCatalog } from "../src/cli/workloads.ts";
 import { runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
-import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP } from "../src/cli/parallel-flags.ts";
+import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP, parseParallelFlags } from "../src/cli/parallel-flags.ts";
 
 const USAGE = `usage: bun run gate [options]
   --ci                 CI mode: tiers 1, 2 (quick) and 3, no progress output
@@ -85,14 +85,7 @@ if (!(threshold >= 0 && threshold < 10)) usage(`--threshold must be a percentage
 const floor = Number(values.floor) / 100;
 if (!(floor >= 0 && floor <= 1)) usage(`--floor must be a percentage from 0 to 100, got "${values.floor}"`);
 if (values.update && (values.ci || values.json)) usage(`--update rewrites the baseline; it does not combine with --ci or --json`);
-let jobs = 1;
-let shard: ReturnType<typeof parseShardFlag>;
-try {
-  jobs = parseJobs(values.jobs);
-  shard = parseShardFlag(values.shard);
-} catch (e) {
-  usage((e as Error).message);
-}
+const { jobs, shard } = parseParallelFlags(values, usage);
 if (values.update && shard) usage(`--update rewrites the whole baseline; it does not combine with --shard`);
 
 const repo = resolve(import.meta.dir, "..");

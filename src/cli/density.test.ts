@@ -3,21 +3,8 @@ import cowStorm from "../../workloads/cow-storm.ts";
 import webServer from "../../workloads/web-server.ts";
 import { JobPool, RunCache, runDensity, type RunFn } from "../experiments/index.ts";
 import { main } from "./main.ts";
+import { quiet } from "./quiet.test-util.ts";
 
-async function quiet(f: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log;
-  const error = console.error;
-  let out = "";
-  let err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { code: await f(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const MiB = 2 ** 20;
 

@@ -40,3 +40,12 @@ export function jobProgress(stream: NodeJS.WriteStream, quiet: boolean): (line: 
   if (stream.isTTY) return (line, done) => stream.write(`\r\x1b[2K${line.slice(0, (stream.columns || 100) - 1)}${done ? "\n" : ""}`);
   return (line, done) => done && stream.write(`${line}\n`);
 }
+
+/** --jobs and --shard of a script, parsed together; a bad value goes to `usage` (which exits 2). */
+export function parseParallelFlags(values: { jobs?: string; shard?: string }, usage: (msg: string) => never): { jobs: number; shard: Shard | undefined } {
+  try {
+    return { jobs: parseJobs(values.jobs), shard: parseShardFlag(values.shard) };
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+}

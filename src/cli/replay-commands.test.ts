@@ -10,20 +10,9 @@ import { join } from "node:path";
 import { REPO_ROOT, validateRunResult } from "../sim/index.ts";
 import { pageOf } from "../trace/test-dumps.ts";
 import { main } from "./main.ts";
+import { quiet } from "./quiet.test-util.ts";
 import { traceWorkloadFromArg } from "./workloads.ts";
 
-async function quiet(f: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { code: await f(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), "vmdedup-cli-replay-"));
 /** A 64-page raw dump: content ids (0 = zero page), pages shared between dumps by id. */

@@ -4,19 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pageOf } from "../trace/test-dumps.ts";
 import { main } from "./main.ts";
+import { quiet } from "./quiet.test-util.ts";
 
-async function quiet(f: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { code: await f(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), "vmdedup-cli-trace-"));
 const dump = (name: string, ids: number[]) => {
