@@ -97,7 +97,7 @@ describe("faults: a worker that dies mid-scan loses and duplicates nothing", () 
       const r = await runPasses("vmdedup", 2, 1500, async (s) => {
         const pool = poolOf(s)!;
         await pool.started();
-        pool.injectFault(0, 2, kind);
+        pool.injectFault(0, 1, kind); // its second claim (the first may come before this call); a later one may never come on a busy host
       });
       expect(r.out).toEqual(ref.out);
       expect(r.counters!.restarts).toBeGreaterThanOrEqual(1);
