@@ -9,6 +9,9 @@
  * Validation runs before anything is built: an unknown field, a wrong type, a negative size,
  * fractions or weights that do not add up, a region name an activity does not know: every
  * error is a WorkloadSpecError naming the field by its path.
+ *
+ * Size: about 460 lines, over the ~400 guideline (types, validator and resolution of one
+ * format); the next split moves the field validators into their own module.
  */
 import { PAGE_SIZE } from "../hypervisor/index.ts";
 import { WorkloadSpecError } from "./errors.ts";

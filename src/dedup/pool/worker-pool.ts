@@ -30,6 +30,9 @@
  *
  * Faults: waiting on a sub-chunk gives up after faultMillis and rebuilds the pool; a worker that
  * dies is replaced (pool-workers.ts). Results are only ever a cache, validated per visit.
+ *
+ * Size: about 400 lines, at the guideline (its worker lifecycle and config already moved to
+ * pool-workers.ts and pool-config.ts).
  */
 import { SEGMENT_FRAMES, type MachineMemory } from "../../hypervisor/index.ts";
 import type { FrameHasher } from "../fingerprint.ts";
