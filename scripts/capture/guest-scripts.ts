@@ -10,6 +10,9 @@
  *   WORK W N       the workload finished its N-th unit (a Lua build, a wrk run, a transaction batch).
  * Kernel command line: capture.wl=build|web|database|tiny, capture.g=<guest index> (seeds the
  * database's transaction stream, so identical guests serve different "users").
+ *
+ * Every path in these scripts is inside the guest (its root file system, its own tmpfs at /tmp
+ * and /run), never one of the capturing host.
  */
 
 /** The fixed CPU job, run the same way in the guest and on the host (Debian bookworm's gzip 1.12). */
@@ -22,11 +25,12 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs -o size=16m tmp /tmp
 echo "READY wl=tiny g=0" > /dev/console
+cd /tmp
 n=0
 while :; do
   n=$((n + 1))
-  seq $((n * 1000)) $((n * 1000 + 20000)) > /tmp/a.$((n % 3))
-  md5sum /tmp/a.* > /dev/null
+  seq $((n * 1000)) $((n * 1000 + 20000)) > a.$((n % 3))
+  md5sum a.* > /dev/null
   echo "WORK tiny $n" > /dev/console
   sleep 1
 done
@@ -59,9 +63,11 @@ mount -t tmpfs -o size=8m run /run
 echo capture > /proc/sys/kernel/hostname
 ip link set lo up
 for a in $(cat /proc/cmdline); do case $a in capture.wl=*) WL=\${a#capture.wl=};; capture.g=*) G=\${a#capture.g=};; esac; done
-seq 1 ${CALIB_SEQ} > /tmp/calib
-t0=$(date +%s%N); gzip -6 -c /tmp/calib > /dev/null; t1=$(date +%s%N)
-rm /tmp/calib
+cd /tmp
+seq 1 ${CALIB_SEQ} > calib
+t0=$(date +%s%N); gzip -6 -c calib > /dev/null; t1=$(date +%s%N)
+rm calib
+cd /
 echo "CALIB ns=$((t1 - t0))" > /dev/console
 echo "READY wl=$WL g=$G" > /dev/console
 exec /capture/wl-$WL.sh "$G" < /dev/null > /dev/console 2>&1
