@@ -6,17 +6,8 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { AuditError, BusyError, Hypervisor, InvalidArgumentError, OutOfMachineMemoryError, VmdedupError, type Guest } from "../hypervisor/index.ts";
 import { POLICIES, createScanner, maxSharing, type Policy, type Scanner } from "./index.ts";
+import { applyMemoryOp, content, expectShadow, PAGE } from "./shadow-memory.test-util.ts";
 
-const PAGE = 4096;
-
-/** A page whose content is determined by `id` (0 = all zeros). */
-function content(id: number): Uint8Array {
-  const p = new Uint8Array(PAGE);
-  if (id === 0) return p;
-  p.fill(id & 0xff);
-  new DataView(p.buffer).setUint32(100, id);
-  return p;
-}
 
 /** Two guests: contents 1..6 duplicated within and across guests, zero pages, unique pages. */
 function staticImage(hv: Hypervisor, mode: "hvm" | "pv" = "hvm"): Guest[] {
@@ -314,18 +305,10 @@ for (const policy of POLICIES) {
           const s = createScanner(hv, { policy, pagesToScan: 5, maxPageSharing: 3 });
           try {
             for (const o of ops) {
-              if (o.k === "write") {
-                guests[o.g]!.write(o.p, 0, content(o.c));
-                shadow[o.g]![o.p]!.set(content(o.c));
-              } else if (o.k === "byte") {
-                guests[o.g]!.write(o.p, 4095, new Uint8Array([o.v]));
-                shadow[o.g]![o.p]![4095] = o.v;
-              } else if (o.k === "discard") {
-                guests[o.g]!.discard(o.p);
-                shadow[o.g]![o.p]!.fill(0);
-              } else if (o.k === "scan") await s.scan(o.n);
+              if (o.k === "write" || o.k === "byte" || o.k === "discard") applyMemoryOp(guests, shadow, o);
+              else if (o.k === "scan") await s.scan(o.n);
               else await s.fullScans(1);
-              for (let g = 0; g < 2; g++) for (let p = 0; p < 12; p++) expect(guests[g]!.read(p)).toEqual(shadow[g]![p]!);
+              expectShadow(guests, shadow);
               audit(hv, s);
             }
             await s.fullScans(3);

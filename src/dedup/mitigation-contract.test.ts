@@ -9,16 +9,8 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { AuditError, Hypervisor, InvalidArgumentError, type Guest } from "../hypervisor/index.ts";
 import { auditMitigation, createScanner, POLICIES, type MitigationOptions, type Policy, type Scanner } from "./index.ts";
+import { applyMemoryOp, content, expectShadow, PAGE } from "./shadow-memory.test-util.ts";
 
-const PAGE = 4096;
-
-function content(id: number): Uint8Array {
-  const p = new Uint8Array(PAGE);
-  if (id === 0) return p;
-  p.fill(id & 0xff);
-  new DataView(p.buffer).setUint32(100, id);
-  return p;
-}
 
 /** Three guests: contents shared within and across guests, zero pages, unique pages. */
 function image(hv: Hypervisor): Guest[] {
@@ -158,17 +150,9 @@ for (const policy of POLICIES) {
           const s = createScanner(hv, { policy, pagesToScan: 5, maxPageSharing: 3, mitigation: mitigations[mi] });
           try {
             for (const o of ops) {
-              if (o.k === "write") {
-                guests[o.g]!.write(o.p, 0, content(o.c));
-                shadow[o.g]![o.p]!.set(content(o.c));
-              } else if (o.k === "byte") {
-                guests[o.g]!.write(o.p, 4095, new Uint8Array([o.v]));
-                shadow[o.g]![o.p]![4095] = o.v;
-              } else if (o.k === "discard") {
-                guests[o.g]!.discard(o.p);
-                shadow[o.g]![o.p]!.fill(0);
-              } else await s.scan(o.n);
-              for (let g = 0; g < 3; g++) for (let p = 0; p < 8; p++) expect(guests[g]!.read(p)).toEqual(shadow[g]![p]!);
+              if (o.k === "write" || o.k === "byte" || o.k === "discard") applyMemoryOp(guests, shadow, o);
+              else await s.scan(o.n);
+              expectShadow(guests, shadow);
               checkAll(hv, s);
             }
             await s.fullScans(3);
