@@ -3,7 +3,8 @@
  * host (--host-mem) and on an uncommitted host (overcommit.ts); maxGuests is the largest n such
  * that every m <= n keeps overcommitLossPct under the limit (a run that exhausts balloon, cache
  * and swap counts as 100% lost; a workload with no operations to lose, 0%). The search stops at the first count over the limit, or at
- * maxGuestsCap. Every simulation is one independent RunRequest made through `run` (a RunCache by
+ * maxGuestsCap (for a trace, at the trace's own guest count). A trace replay's loss is the stretch of
+ * its trace by stalls (overcommit.ts withUncommitted). Every simulation is one independent RunRequest made through `run` (a RunCache by
  * default, so repeated requests cost nothing; a RunCache over a job pool runs them side by side),
  * so results are deterministic whatever runs them. The policies are searched at once, and a
  * point's host run and its uncommitted twin are asked for together, so a pool of N has up to
@@ -87,7 +88,8 @@ export async function runDensity(plan: DensityPlan, run?: RunFn | RunCache): Pro
 
 /** One policy: guest counts 1, 2, ... until one is over the limit or the cap is reached. */
 async function searchPolicy(plan: DensityPlan, policy: Policy, fn: RunFn): Promise<DensityPolicy> {
-  const cap = plan.maxGuestsCap ?? 64;
+  // a trace replays its own guests: at most as many as it holds (--guests N takes the first N)
+  const cap = Math.min(plan.maxGuestsCap ?? 64, plan.workload.trace ? plan.workload.families.length : Infinity);
   const points: DensityPoint[] = [];
   let capped = true;
   for (let n = 1; n <= cap; n++) {

@@ -25,10 +25,17 @@ export function uncommittedRequest(req: RunRequest): RunRequest {
   return out;
 }
 
-/** `result` with overcommitLossPct filled in from the uncommitted run (a new document). */
+/**
+ * `result` with overcommitLossPct filled in from the uncommitted run (a new document). A trace
+ * replay's writes are never dropped, only delayed by its stalls (a closed loop at the trace's
+ * pace: replay-runner.ts), so its loss is the stretch of its trace, summary.replayLossPct: the
+ * same work in T + lag instead of T is a throughput of T / (T + lag) of the uncommitted replay's,
+ * which runs without stalls (its lag is 0).
+ */
 export function withUncommitted<T extends { summary: RunSummary }>(result: T, uncommitted: { summary: RunSummary }): T {
   const u = uncommitted.summary.steadyGuestOpsPerSec;
-  const loss = u > 0 ? Math.round((1 - result.summary.steadyGuestOpsPerSec / u) * 100 * 1e4) / 1e4 : null;
+  const replay = result.summary.replayLossPct;
+  const loss = replay !== undefined ? replay : u > 0 ? Math.round((1 - result.summary.steadyGuestOpsPerSec / u) * 100 * 1e4) / 1e4 : null;
   return { ...result, summary: { ...result.summary, uncommittedGuestOpsPerSec: u, overcommitLossPct: loss } };
 }
 

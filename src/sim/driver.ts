@@ -94,10 +94,10 @@ export class Simulation {
     this.calibration = loadCalibration(c.calibrationPath);
     this.cost = new CostModel(this.calibration);
     if (c.host && !this.calibration.host) throw new InvalidArgumentError(`calibration ${c.calibrationPath} has no "host" section (compressPage, decompressPage, guestPageOut), which a run with a host size needs`);
-    if (c.host && c.replay) throw new InvalidArgumentError(`a trace replay on a host with a size (--host-mem) is not supported yet: replay on an uncommitted host`);
-    this.runner = c.replay ? new TraceReplayRunner(c.workload, c.seed, c.replay) : new WorkloadRunner(c.workload, c.seed, c.host?.frames);
+    this.runner = c.replay ? new TraceReplayRunner(c.workload, c.seed, c.replay, c.host?.frames) : new WorkloadRunner(c.workload, c.seed, c.host?.frames);
     this.hv = this.runner.hv;
-    if (c.host || c.verify) this.runner.contents = new PageContents(c.workload.totalPages);
+    // a replay's pages are whole contents: it regenerates their bytes from content ids alone
+    if ((c.host || c.verify) && !c.replay) this.runner.contents = new PageContents(c.workload.totalPages);
     this.scanner = createScanner(this.hv, c.scanner);
     if (this.scanner.mitigation.tracksVisits) this.runner.accessWatch = this.scanner.mitigation;
     this.options = runOptions(c, this.scanner.options);
@@ -183,6 +183,18 @@ export class Simulation {
     return s;
   }
 
+  /**
+   * Host runs of a replay: up to one tick of what guest i owes shifts its remaining trace (the
+   * runner's delay: its writes come that much later, its reads pause), the rest waits for the
+   * next ticks. A closed loop at the trace's pace, where chargeStall's is at the operations'.
+   */
+  private shiftStall(i: number): void {
+    const r = this.reclaimer!;
+    const s = Math.min(r.blockedSec[i]!, this.dtSec);
+    r.blockedSec[i]! -= s;
+    this.runner.delay(i, s, this.dtSec);
+  }
+
   /** Step 2: every entity's demand, then the CFS-like share of hostCpus x dt. */
   private allocateCpu(t: number): void {
     const dt = this.dtSec;
@@ -192,8 +204,9 @@ export class Simulation {
     const guests = this.runner.guests;
     for (let i = 0; i < guests.length; i++) {
       const g = guests[i]!;
+      if (this.reclaimer && this.runner.stallsShiftTimeline) this.shiftStall(i);
       demand[i + 1] = g.guest ? this.guestCpu.demand(i, this.runner.plan(g, t, dt, writeNsPerByte, this.guestCpu.cowCostPerOpSec[i]!), dt) : 0;
-      if (this.reclaimer) demand[i + 1]! -= this.chargeStall(i, Math.max(0, demand[i + 1]! - this.guestCpu.debtSec[i]!));
+      if (this.reclaimer && !this.runner.stallsShiftTimeline) demand[i + 1]! -= this.chargeStall(i, Math.max(0, demand[i + 1]! - this.guestCpu.debtSec[i]!));
     }
     allocateCpu(this.config.hostCpus * dt, demand, this.weight, this.allocSec);
   }
@@ -242,7 +255,8 @@ export class Simulation {
     if (c.audit) this.hv.audit();
     if (c.verify && !this.stoppedEarly) verifyPages(this.runner, (slot) => this.reclaimer?.pagedOut(slot) ?? false);
     const base = this.sampler.summary(this.options.steadyFromSec, this.scannerCpu.pagesScanned, fullScans, c.hostCpus * this.ticks * this.dtSec);
-    const summary = this.reclaimer ? { ...base, ...hostSummary(this.hv, this.reclaimer, this.stoppedEarly) } : base;
+    const lag = this.reclaimer && this.runner instanceof TraceReplayRunner ? this.runner.lagSummary() : {};
+    const summary = this.reclaimer ? { ...base, ...hostSummary(this.hv, this.reclaimer, this.stoppedEarly), ...lag } : base;
     const sc = this.scannerCpu;
     return {
       schema: RESULT_SCHEMA,

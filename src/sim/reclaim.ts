@@ -160,6 +160,25 @@ export class Reclaimer implements PageAccess {
     }
   }
 
+  /**
+   * Guest g discards page `slot` (a replayed trace's page that became unpopulated): its balloon
+   * mark goes, and a swapped or compressed page is dropped from its store without coming back
+   * (no stall); a compression cache that lost its last entry in a frame gives the frame back.
+   */
+  discard(g: SimGuest, slot: number): void {
+    const hv = this.hv;
+    const guest = g.guest!;
+    if (this.slotMark[slot] !== 0) {
+      this.slotMark[slot] = 0;
+      this.balloonOf[g.index]!--;
+      this.balloonPages--;
+    }
+    const h = hv.pageTable.slotHost[slot]!;
+    const cached = h >= 0 && hv.host.store[h] === HostStore.CACHE;
+    guest.discard(slot - guest.slotBase);
+    if (cached && hv.host.store[h] === HostStore.FREE) this.cacheShrunk(h);
+  }
+
   /** The guest holds the page of `slot` in its own swap (paged out under balloon pressure). */
   pagedOut(slot: number): boolean {
     return this.slotMark[slot] === PAGED_OUT;
@@ -199,27 +218,18 @@ export class Reclaimer implements PageAccess {
     const guest = g.guest!;
     if (this.balloonOf[g.index]! >= BALLOON_MAX_SHARE * guest.pages) return false;
     const sf = this.hv.pageTable.slotFrame;
-    const regions = g.family.regions;
-    for (let ri = 0; ri < regions.length; ri++) {
-      const r = regions[ri]!;
-      if (!r.free) continue;
-      let c = this.freeCursor[g.index]!;
-      // the cursor walks the guest's free regions in order (gfn order), once
-      if (c < r.firstPage) c = r.firstPage;
-      for (; c < r.firstPage + r.pages; c++) {
-        const slot = guest.slotBase + c;
-        if (sf[slot]! < 0) continue;
-        this.freeCursor[g.index] = c + 1;
-        return this.balloon(g, slot, BALLOONED_FREE);
-      }
-      this.freeCursor[g.index] = c;
+    // the cursor walks the guest's free memory in gfn order, once (deflation moves it back)
+    if (this.freeCursor[g.index]! < guest.pages) {
+      const c = this.runner.nextFreePage(g, this.freeCursor[g.index]!);
+      this.freeCursor[g.index] = c < 0 ? guest.pages : c + 1;
+      if (c >= 0) return this.balloon(g, guest.slotBase + c, BALLOONED_FREE);
     }
     // beyond its free memory the guest pages out its own pages
     for (let k = 0; k < 16; k++) {
       const gfn = this.rng.int(guest.pages);
       const slot = guest.slotBase + gfn;
       const f = sf[slot]!;
-      if (f < 0 || f === this.hv.zeroFrame || this.slotMark[slot] !== 0 || this.regionOf(g, gfn).free) continue;
+      if (f < 0 || f === this.hv.zeroFrame || this.slotMark[slot] !== 0 || this.runner.isFreePage(g, gfn)) continue;
       this.chargeCpu(g.index, this.cost.h.guestPageOut);
       this.guestPageOuts++;
       return this.balloon(g, slot, PAGED_OUT);
@@ -289,9 +299,7 @@ export class Reclaimer implements PageAccess {
     }
     const g = this.runner.guests[hv.pageTable.slotGuest[slot]!]!;
     const guest = g.guest!;
-    const r = this.regionOf(g, slot - guest.slotBase);
-    const jitter = 0.5 + fmix32((this.runner.contentOf[slot]! ^ 0x2545f491) >>> 0) / 2 ** 32;
-    const size = Math.max(1, Math.min(PAGE_SIZE, Math.round(PAGE_SIZE * (1 - r.compressibility) * jitter)));
+    const size = this.runner.compressedBytes(g, slot);
     const cap = this.cfg.cacheShare * guest.pages * PAGE_SIZE;
     const hp = hv.host;
     if (size <= CACHE_MAX_COMPRESSED_BYTES && this.cacheBytesOf[g.index]! + size <= cap) {
@@ -329,13 +337,6 @@ export class Reclaimer implements PageAccess {
       this.hv.host.releaseFrames(extra);
       this.cacheFramesOf[o]! -= extra;
     }
-  }
-
-  private regionOf(g: SimGuest, gfn: number) {
-    const rs = g.family.regions;
-    let i = 0;
-    while (i < rs.length - 1 && gfn >= rs[i]!.firstPage + rs[i]!.pages) i++;
-    return rs[i]!;
   }
 
   private exhausted(): HostMemoryExhaustedError {

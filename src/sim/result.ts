@@ -118,6 +118,13 @@ export interface RunSummary {
   /** (1 - steadyGuestOpsPerSec / the same workload and policy on an uncommitted host) x 100; null until experiments fill it. */
   uncommittedGuestOpsPerSec?: number | null;
   overcommitLossPct?: number | null;
+  /**
+   * Replays on a host with a size only (replay-runner.ts lagSummary): the mean over guests of how
+   * late each finished its trace (seconds of stall that delayed it), and the mean of lag / (trace
+   * span + lag) x 100, which overcommitLossPct takes for a replay (its writes are never lost, only late).
+   */
+  replayLagSec?: number;
+  replayLossPct?: number;
   /** Null, or why the run stopped early (HostMemoryExhaustedError's message): the document is partial. */
   stoppedEarly?: string | null;
 }

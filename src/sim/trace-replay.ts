@@ -60,6 +60,16 @@ import type { FamilySpec, TraceRef, WorkloadSpec } from "./spec.ts";
 
 /** Guest CPU per replayed write besides the write itself: the canned workloads' default cpuPerOp. */
 export const REPLAY_CPU_PER_WRITE = "20us";
+/**
+ * Reads of a replayed guest on a host with a size (replay-runner.ts): the trace records no reads,
+ * so these are stated estimates (workloads/SOURCES.md [reads]): 1000 page reads per second per
+ * guest (the order of the canned workloads' read rates per guest: 1,000-9,420/s), 90% of them of
+ * the guest's last 4096 changed pages (16 MiB: the working set the trace shows), 10% uniform over
+ * its memory.
+ */
+export const REPLAY_READS_PER_SEC = 1000;
+export const REPLAY_HOT_READ_SHARE = 0.9;
+export const REPLAY_READ_RING = 4096;
 /** Repository root: relative trace paths (workloads/traces/NAME.vmtrace) are resolved against it. */
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 

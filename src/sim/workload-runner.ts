@@ -62,6 +62,8 @@ export interface SimGuest {
 /** What the host does before a guest touches a page (reclaim.ts); null: no host, nothing to do. */
 export interface PageAccess {
   touch(g: SimGuest, slot: number, write: boolean): void;
+  /** Guest g discards page `slot` (a replayed trace's page that became unpopulated): a taken page is dropped, not brought back. */
+  discard(g: SimGuest, slot: number): void;
 }
 
 /** What a batch of guest operations did (for the cost model). */
@@ -104,6 +106,11 @@ export class WorkloadRunner {
   contents: PageContents | null = null;
   /** Reads performed (host runs), over the run. */
   reads = 0;
+  /**
+   * Host runs: false (here) when a stall displaces the guest's operation time (the driver's
+   * chargeStall); true for a replay, whose stalls delay the rest of its trace (delay).
+   */
+  readonly stallsShiftTimeline: boolean = false;
 
   /** `hostFrames`: the machine's frames on a host with a size; default one per guest page (+1024). */
   constructor(
@@ -193,6 +200,49 @@ export class WorkloadRunner {
   pageBytes(slot: number, out: Uint8Array): Uint8Array {
     const g = this.hv.guestOfSlot(slot);
     return this.contents!.bytes(slot, this.contentOf[slot]!, g.id, slot - g.slotBase, this.filler, out);
+  }
+
+  /**
+   * The balloon's walk (reclaim.ts): the first page at or after `fromGfn` in g's free memory that
+   * holds a frame, or -1 when none is left. Free memory here: the regions no activity touches
+   * that are zero or untouched (spec.ts `free`), in gfn order. A replay has its own (replay-runner.ts).
+   */
+  nextFreePage(g: SimGuest, fromGfn: number): number {
+    const sf = this.hv.pageTable.slotFrame;
+    const base = g.guest!.slotBase;
+    for (const r of g.family.regions) {
+      if (!r.free) continue;
+      for (let c = Math.max(fromGfn, r.firstPage); c < r.firstPage + r.pages; c++) if (sf[base + c]! >= 0) return c;
+    }
+    return -1;
+  }
+
+  /** True when page `gfn` of g is in its free memory (the balloon takes it first; the guest never pages it out). */
+  isFreePage(g: SimGuest, gfn: number): boolean {
+    return this.regionOf(g, gfn).free;
+  }
+
+  /**
+   * What the page at `slot` of g compresses to, in bytes (1..4096), for the compression cache
+   * (reclaim.ts): its region's compressibility, spread 0.5-1.5x by its content id so that equal
+   * contents compress alike. A replay uses the trace's recorded size class instead.
+   */
+  compressedBytes(g: SimGuest, slot: number): number {
+    const r = this.regionOf(g, slot - g.guest!.slotBase);
+    const jitter = 0.5 + fmix32((this.contentOf[slot]! ^ 0x2545f491) >>> 0) / 2 ** 32;
+    return Math.max(1, Math.min(PAGE_SIZE, Math.round(PAGE_SIZE * (1 - r.compressibility) * jitter)));
+  }
+
+  private regionOf(g: SimGuest, gfn: number): ResolvedFamily["regions"][number] {
+    const rs = g.family.regions;
+    let i = 0;
+    while (i < rs.length - 1 && gfn >= rs[i]!.firstPage + rs[i]!.pages) i++;
+    return rs[i]!;
+  }
+
+  /** Guest i stalls `sec` of a tick of `dtSec` (only runners whose stallsShiftTimeline is true). */
+  delay(_i: number, _sec: number, _dtSec: number): void {
+    throw new Error("delay: this runner's stalls displace operation time (stallsShiftTimeline is false)");
   }
 
   /** A page the balloon took from the guest's free memory: it holds nothing any more. */
