@@ -59,8 +59,21 @@ export interface DensityResult {
 
 export type RunFn = (req: RunRequest) => Promise<RunResult>;
 
-/** One guest count under one policy: the host run against its uncommitted twin. */
+/**
+ * One guest count under one policy: the host run against its uncommitted twin. A trace replay
+ * has no twin to run: its loss is its own trace's stretch (replayLossPct; the uncommitted replay
+ * runs without stalls, so its lag is 0).
+ */
 export async function densityPoint(run: RunFn, req: RunRequest): Promise<DensityPoint> {
+  if (req.workload.trace !== undefined) {
+    try {
+      const r = await run(req);
+      return { guests: req.guests!, overcommitLossPct: r.summary.replayLossPct ?? 0, steadySavingsPct: r.summary.steadySavingsPct, stoppedEarly: null };
+    } catch (e) {
+      if (!(e instanceof HostMemoryExhaustedError)) throw e;
+      return { guests: req.guests!, overcommitLossPct: 100, steadySavingsPct: null, stoppedEarly: e.message };
+    }
+  }
   const uncP = run(uncommittedRequest(req));
   const hostP = run(req);
   hostP.catch(() => {}); // awaited below, after its twin
