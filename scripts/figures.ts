@@ -18,7 +18,7 @@ import { $ } from "zx";
 import { generateFigures, FIGURE_IDS } from "../src/report/figures/generate.ts";
 import { writeFigures } from "../src/report/figures/write-figures.ts";
 import { validateResults } from "../src/report/results-validate.ts";
-import { CANNED } from "../src/cli/workloads.ts";
+import { CANNED, shippedTraceSpecs } from "../src/cli/workloads.ts";
 import { mitigationFrom } from "../src/cli/args.ts";
 import { mitigationFlags } from "../src/report/figures/generate.ts";
 import { JOBS_HELP, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP, parseParallelFlags } from "../src/cli/parallel-flags.ts";
@@ -123,7 +123,7 @@ if (shard) {
   const commit = (await $({ nothrow: true, quiet: true })`git rev-parse --short HEAD`).stdout.trim() || "nocommit";
   const cfg = values.quick ? QUICK : FULL;
   const doc = await withJobPool(jobs, (pool) =>
-    figureShardDocument({ cfg, catalog: CANNED, seed, only: new Set(only ?? FIGURE_IDS), progress, mitigation }, { shard: shard!, pool, commit, command }),
+    figureShardDocument({ cfg, catalog: CANNED, traces: shippedTraceSpecs(), seed, only: new Set(only ?? FIGURE_IDS), progress, mitigation }, { shard: shard!, pool, commit, command }),
   );
   mkdirSync(values.out!, { recursive: true });
   const file = join(values.out!, "figure-data.json");
@@ -132,7 +132,7 @@ if (shard) {
   console.log(`figures: shard ${shardLabel(shard)}: ${doc.jobs.length} of ${doc.listLength} jobs${doc.fig6 ? " and figure 6" : ""}${doc.fig9 ? " and figure 9's security matrix" : ""} -> ${file} (${((performance.now() - started) / 1000).toFixed(1)} s); join the shards with \`bun run merge-results\`, render with --data`);
   process.exit(0);
 }
-const gen = { seed: data?.doc.seed ?? seed, quick: data ? data.doc.config === "quick" : values.quick!, catalog: CANNED, only: data?.doc.only ?? only, from, data, command, progress, mitigation: data ? (data.doc.mitigation ?? {}) : mitigation };
+const gen = { seed: data?.doc.seed ?? seed, quick: data ? data.doc.config === "quick" : values.quick!, catalog: CANNED, traces: shippedTraceSpecs(), only: data?.doc.only ?? only, from, data, command, progress, mitigation: data ? (data.doc.mitigation ?? {}) : mitigation };
 let result: Awaited<ReturnType<typeof generateFigures>>;
 try {
   result = await withJobPool(jobs, (pool) => generateFigures({ ...gen, pool }));

@@ -78,7 +78,7 @@ async function cmdRun(v: Values): Promise<void> {
   );
   if (s.swapOuts !== undefined)
     console.log(
-      `  host: overcommit loss ${s.overcommitLossPct == null ? "n/a" : s.overcommitLossPct.toFixed(1) + "%"}, swap-outs ${s.swapOuts}, swap-ins ${s.swapIns}, ` +
+      `  host: overcommit loss ${s.overcommitLossPct == null ? "n/a" : s.overcommitLossPct.toFixed(1) + "%"}${s.replayLagSec !== undefined ? ` (the trace ran ${s.replayLagSec.toFixed(2)} s late)` : ""}, swap-outs ${s.swapOuts}, swap-ins ${s.swapIns}, ` +
         `compressed ${s.compressedPages}, frames freed by balloons ${s.balloonedPages}${v.verify ? ", --verify: every page as written" : ""}`,
     );
 }

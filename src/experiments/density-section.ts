@@ -37,6 +37,38 @@ export interface DensityWorkloadRow {
 export interface DensitySection extends Omit<DensityGrid, "seed"> {
   seed: number;
   workloads: DensityWorkloadRow[];
+  /** Trace replays on their own host size (figure 8): each trace's guests as captured, counts 1..its guest count, default duration. */
+  traces?: TraceDensitySection;
+}
+
+/** Density of trace replays: every trace's own guests, on one host size (a replay's loss is its trace's stretch, density.ts). */
+export interface TraceDensityGrid {
+  hostMemBytes: number;
+  maxLossPct: number;
+  seed: number;
+}
+
+export interface TraceDensitySection extends TraceDensityGrid {
+  workloads: DensityWorkloadRow[];
+}
+
+function tracePlan(spec: WorkloadSpec, g: TraceDensityGrid, policies: readonly Policy[]) {
+  return { workload: spec, hostMem: g.hostMemBytes, maxLossPct: g.maxLossPct, policies, maxGuestsCap: spec.families.length, base: { seed: g.seed } };
+}
+
+/** Every request of a trace's grid: for each policy, counts 1..its guests, the host run alone (no uncommitted twin: density.ts). */
+export function traceDensityRequests(spec: WorkloadSpec, g: TraceDensityGrid, policies: readonly Policy[]): RunRequest[] {
+  const out: RunRequest[] = [];
+  for (const policy of policies)
+    for (let n = 1; n <= spec.families.length; n++) out.push({ seed: g.seed, workload: spec, policy, guests: n, hostMem: g.hostMemBytes });
+  return out;
+}
+
+/** The traces' section from their grid's finished runs (`made` as densityFromOutputs'). */
+export async function traceDensityFromOutputs(specs: readonly WorkloadSpec[], g: TraceDensityGrid, policies: readonly Policy[], made: (req: RunRequest) => RunResult): Promise<TraceDensitySection> {
+  const rows: DensityWorkloadRow[] = [];
+  for (const s of specs) rows.push(row(await runDensity(tracePlan(s, g, policies), async (req) => made(req))));
+  return { ...g, workloads: rows };
 }
 
 function plan(spec: WorkloadSpec, g: DensityGrid, policies: readonly Policy[]) {

@@ -7,7 +7,7 @@ export {
 } from "./run.ts";
 export { RunCache, requestKey, type RunCacheHooks } from "./run-cache.ts";
 export { hasHost, uncommittedRequest, withUncommitted } from "./overcommit.ts";
-export { densitySection, densityGridRequests, densityFromOutputs, type DensityGrid, type DensitySection, type DensityWorkloadRow } from "./density-section.ts";
+export { densitySection, densityGridRequests, densityFromOutputs, traceDensityRequests, traceDensityFromOutputs, type DensityGrid, type DensitySection, type DensityWorkloadRow, type TraceDensityGrid, type TraceDensitySection } from "./density-section.ts";
 export { runDensity, densityPoint, type DensityPlan, type DensityPoint, type DensityPolicy, type DensityResult, type RunFn } from "./density.ts";
 export {
   runMacroSuite, macroList, sweepTarget, shardMakes,

@@ -6,7 +6,8 @@
  *   figure 5  the merge cost (merge-cost.ts) and a full run of each policy, HVM and PV guests;
  *   figure 6  scanner throughput against worker threads (worker-throughput.ts, wall-clock);
  *   figure 8  density: every guest count 1..densityMaxGuests of every policy on an overcommitted
- *             host and its uncommitted twin (density-section.ts), the search read back from them.
+ *             host and its uncommitted twin (density-section.ts), the search read back from them;
+ *             and the shipped traces of densityTraces (`traces`), counts 1..their guests, host runs only.
  *   figure 9  the security matrix (attack/security-matrix.ts: every dedup policy x mitigation),
  *             from a results document's security section (`from`) or fresh.
  * Figures 1, 3, 5 and 8 always run their own sweeps (no results document holds them).
@@ -41,7 +42,7 @@ import type { MergeCost, MergeCostArgs } from "./merge-cost.ts";
 import { figureRunOf, figureSimulations, type FigureMitigation, type FigureRun, type FigureRunRequest } from "./runs.ts";
 import { measureWorkers, type WorkerSample } from "./worker-throughput.ts";
 import { POLICIES } from "../../dedup/index.ts";
-import { densityFromOutputs, densityGridRequests, type DensityGrid, type DensitySection } from "../density-section.ts";
+import { densityFromOutputs, densityGridRequests, traceDensityFromOutputs, traceDensityRequests, type DensityGrid, type DensitySection, type TraceDensityGrid } from "../density-section.ts";
 
 export interface FigureData {
   fig1?: FigureRun[];
@@ -77,6 +78,8 @@ export interface CollectOptions {
   progress: (line: string) => void;
   /** The mitigation of every fresh simulation run of figures 1-5 and 7 (absent: off). */
   mitigation?: FigureMitigation;
+  /** Shipped trace replays (handed in from above, as the catalog): figure 8's trace rows take cfg.densityTraces from them. */
+  traces?: readonly WorkloadSpec[];
 }
 
 /** One job of the figures' fixed list; `key` identifies it (xxHash3 of its canonical request). */
@@ -154,6 +157,14 @@ function densityGrid(o: CollectOptions): DensityGrid {
   return { guestMemBytes: c.densityGuestMemBytes, hostMemBytes: c.densityHostMemBytes, maxGuests: c.densityMaxGuests, durationSec: c.densityDurationSec, maxLossPct: c.densityMaxLossPct, seed: o.seed };
 }
 
+/** Figure 8's traces: cfg.densityTraces found among the shipped traces, in config order (a trace not shipped is left out). */
+function densityTraceSpecs(o: CollectOptions): WorkloadSpec[] {
+  const by = new Map((o.traces ?? []).map((s) => [s.name, s]));
+  return o.cfg.densityTraces.flatMap((n) => (by.has(n) ? [by.get(n)!] : []));
+}
+
+const traceGrid = (o: CollectOptions): TraceDensityGrid => ({ hostMemBytes: o.cfg.densityTraceHostMemBytes, maxLossPct: o.cfg.densityMaxLossPct, seed: o.seed });
+
 const wantsMatrix = (o: CollectOptions) => o.only.has(2) || o.only.has(4) || o.only.has(7);
 
 /** Workloads of figures 2 and 7: the config's workloads the source has, else its first two. */
@@ -195,6 +206,9 @@ export function figureJobs(o: CollectOptions): FigureJob[] {
   if (o.only.has(8))
     for (const w of o.cfg.densityWorkloads)
       for (const req of densityGridRequests(o.catalog.get(w), densityGrid(o), POLICIES)) add(runJobKey(req), { kind: "run", id: requestLabel(req), req });
+  if (o.only.has(8))
+    for (const t of densityTraceSpecs(o))
+      for (const req of traceDensityRequests(t, traceGrid(o), POLICIES)) add(runJobKey(req), { kind: "run", id: requestLabel(req), req });
   return list;
 }
 
@@ -219,7 +233,11 @@ export async function assembleFigureData(o: CollectOptions, outputs: ReadonlyMap
     data.fig5 = { costs: f5.map((x) => output(mergeCostKey(x.cost), "a merge cost") as MergeCost), runs: f5.map((x) => figureRunOf(made, x.run)) };
   }
   if (o.only.has(6) && fig6) data.fig6 = fig6;
-  if (o.only.has(8)) data.fig8 = await densityFromOutputs(o.cfg.densityWorkloads.map((w) => o.catalog.get(w)), densityGrid(o), POLICIES, made);
+  if (o.only.has(8)) {
+    data.fig8 = await densityFromOutputs(o.cfg.densityWorkloads.map((w) => o.catalog.get(w)), densityGrid(o), POLICIES, made);
+    const traces = densityTraceSpecs(o);
+    if (traces.length > 0) data.fig8.traces = await traceDensityFromOutputs(traces, traceGrid(o), POLICIES, made);
+  }
   if (o.only.has(9) && fig9) data.fig9 = fig9;
   return data;
 }

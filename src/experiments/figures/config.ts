@@ -37,6 +37,9 @@ export interface FigureConfig {
   densityMaxGuests: number;
   densityDurationSec: number;
   densityMaxLossPct: number;
+  /** Figure 8's trace rows: shipped traces (spec names, e.g. trace-web) replayed on a host of densityTraceHostMemBytes. */
+  densityTraces: string[];
+  densityTraceHostMemBytes: number;
   /** Figure 9 (the side channel): workloads (one panel each), guests beside the victim and the attacker, trials, host-run seconds. */
   securityWorkloads: string[];
   securityGuests: number;
@@ -75,6 +78,9 @@ export const FULL: FigureConfig = {
   densityMaxGuests: 14,
   densityDurationSec: 40,
   densityMaxLossPct: 5,
+  // the captured traces' 3 x 256 MiB guests (about half populated) on a host of a sixth of their memory: 36 runs
+  densityTraces: ["trace-build", "trace-web", "trace-database"],
+  densityTraceHostMemBytes: 128 * MiB,
   // identical guests (salting loses most) and diverse ones (salting loses little), as the benchmarks' security matrix sizes them
   securityWorkloads: ["web-server", "mixed"],
   securityGuests: 4,
@@ -108,6 +114,8 @@ export const QUICK: FigureConfig = {
   densityMaxGuests: 7,
   densityDurationSec: 20,
   densityMaxLossPct: 5,
+  densityTraces: [],
+  densityTraceHostMemBytes: 128 * MiB,
   securityWorkloads: ["web-server"],
   securityGuests: 2,
   securityGuestMemBytes: 4 * MiB,

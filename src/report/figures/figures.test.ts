@@ -10,6 +10,8 @@ import { COLUMN, WIDE, type FigureRecord } from "./figure.ts";
 import { FIGURE_IDS, generateFigures } from "./generate.ts";
 import { renderPanel, writeFigures, readRecords } from "./write-figures.ts";
 import { cdfPoints } from "./fig7-time-to-merge.ts";
+import { seriesGuests, writeTrace } from "../../sim/replay-fixtures.test-util.ts";
+import { traceWorkloadSpec } from "../../sim/trace-replay.ts";
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -48,6 +50,25 @@ describe("paper figures (--quick)", () => {
     expect(records.find((r) => r.id === 6)!.table).toBeNull();
   });
 
+  test("figure 8's trace rows: a second panel, each trace's bars its maxGuests (at most its guest count), host runs only", async () => {
+    const trace = traceWorkloadSpec(writeTrace(join(mkdtempSync(join(tmpdir(), "fig8-trace-")), "d.vmtrace"), seriesGuests(3, 512, 5, 4, 0.1, 5), { workload: "test" }));
+    const config = { ...QUICK, densityTraces: [trace.name, "trace-not-shipped"], densityTraceHostMemBytes: Math.round((0.2 * 3 * 512) / 1) * 4096 };
+    const { records: r8, simulations } = await generateFigures({ seed: 3, quick: true, config, catalog, traces: [trace], command: COMMAND, only: [8] });
+    const f8 = r8[0]!;
+    expect(f8.panels.map((p) => p.file)).toEqual(["fig8-density", "fig8-density-traces"]);
+    const spec = f8.panels[1]!.spec;
+    const rows = f8.table!.rows.filter((r) => r[0] === trace.name);
+    expect(rows.map((r) => r[2])).toEqual(spec.categories!);
+    expect(rows.map((r) => parseInt(String(r[3]), 10))).toEqual(spec.series[0]!.points.map((p) => p.y));
+    expect(rows.every((r) => parseInt(String(r[3]), 10) <= 3 && String(r[6]).split(" ").length <= 3)).toBe(true);
+    // the host column: the traces' own host, not the canned rows'
+    const cannedHost = f8.table!.rows.find((r) => r[0] === "web-server")![1];
+    expect(new Set(rows.map((r) => r[1])).size).toBe(1);
+    expect(rows[0]![1]).not.toBe(cannedHost);
+    // the canned grid (host run + twin per count and policy) plus 3 counts x 4 policies of host runs for the trace
+    expect(simulations).toBe(2 * QUICK.densityMaxGuests * 4 * QUICK.densityWorkloads.length + 3 * 4);
+  }, 60_000);
+
   test("figure 8: none is the floor, every policy's bar is its maxGuests, and the table shows the loss at each count", () => {
     const f8 = records.find((r) => r.id === 8)!;
     const spec = f8.panels[0]!.spec;
@@ -55,15 +76,16 @@ describe("paper figures (--quick)", () => {
     expect(spec.categories).toEqual(["none", "vmdedup", "ksm", "esx"]);
     const bars = spec.series.find((s) => s.label === "web-server")!.points.map((p) => p.y);
     const rows = f8.table!.rows.filter((r) => r[0] === "web-server");
-    expect(rows.map((r) => r[1])).toEqual(spec.categories!);
-    expect(rows.map((r) => parseInt(String(r[2]), 10))).toEqual(bars);
+    expect(rows.map((r) => r[2])).toEqual(spec.categories!);
+    expect(rows.map((r) => parseInt(String(r[3]), 10))).toEqual(bars);
+    expect(f8.panels.length).toBe(1); // --quick replays no traces
     // none is the floor: no de-duplication policy fits fewer guests (at this tiny size the re-fitted
     // web-server shares little: its shared static content is 5% of a 4 MiB guest)
     for (const y of bars.slice(1)) expect(y).toBeGreaterThanOrEqual(bars[0]!);
     // the loss at each count tried: every count up to maxGuests under the limit, the next one over it
     for (const r of rows) {
-      const losses = String(r[5]).split(" ").map(Number);
-      const n = parseInt(String(r[2]), 10);
+      const losses = String(r[6]).split(" ").map(Number);
+      const n = parseInt(String(r[3]), 10);
       expect(losses.slice(0, n).every((l) => l < QUICK.densityMaxLossPct)).toBe(true);
       if (n < QUICK.densityMaxGuests) expect(losses[n]!).toBeGreaterThanOrEqual(QUICK.densityMaxLossPct);
     }

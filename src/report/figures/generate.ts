@@ -10,6 +10,7 @@ import {
   type CollectOptions, type FigureConfig, type FigureMitigation, type FigureData, type FigureDataDocument, type JobPool, type WorkloadCatalog,
 } from "../../experiments/index.ts";
 import type { ResultsDocument } from "../results-schema.ts";
+import type { WorkloadSpec } from "../../sim/index.ts";
 import type { FigureContext, FigureRecord } from "./figure.ts";
 import { figure1 } from "./fig1-guests.ts";
 import { figure2 } from "./fig2-savings-time.ts";
@@ -28,6 +29,8 @@ export interface GenerateOptions {
   quick: boolean;
   /** The workloads the figures run (the canned ones, passed in by scripts/figures.ts). */
   catalog: WorkloadCatalog;
+  /** Shipped trace replays for figure 8's trace rows (scripts/figures.ts hands them in; absent: none). */
+  traces?: readonly WorkloadSpec[];
   /** Figures to make (default all). */
   only?: readonly number[];
   from?: { doc: ResultsDocument; file: string };
@@ -69,7 +72,7 @@ export async function generateFigures(o: GenerateOptions): Promise<{ records: Fi
     progress,
   };
   const only = new Set<number>(o.only ?? FIGURE_IDS);
-  const co: CollectOptions = { cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress, ...(o.mitigation ? { mitigation: o.mitigation } : {}) };
+  const co: CollectOptions = { cfg, catalog: o.catalog, seed: o.seed, only, from: o.from, progress, ...(o.mitigation ? { mitigation: o.mitigation } : {}), ...(o.traces ? { traces: o.traces } : {}) };
   const { data, simulations } = o.data ? { data: await dataFromDocument(co, o.data), simulations: 0 } : await collectFigureData({ ...co, pool: o.pool });
   const build: Record<(typeof FIGURE_IDS)[number], () => FigureRecord> = {
     1: () => figure1(ctx, cfg, data.fig1!),
