@@ -155,7 +155,7 @@ function toDatasets(spec: ChartSpec, styles: readonly { color: string; dashed: b
       ...common,
       data: s.points,
       borderDash: dashed ? dash : [],
-      stepped: s.step ? ("after" as const) : false,
+      stepped: s.step ?? false,
       pointRadius: showMarkers ? pointRadius : 0,
       pointStyle: "circle" as const,
       tension: 0,

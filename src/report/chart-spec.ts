@@ -22,8 +22,12 @@ export interface Series {
   dashed?: boolean;
   /** CSS colour. Defaults to the policy colour, else the fallback palette. */
   color?: string;
-  /** Draw the line as a staircase (value holds until the next point). */
-  step?: boolean;
+  /**
+   * Draw the line as a staircase. "after": a point's value holds until the next point (a CDF, a
+   * value that starts at its point); "before": a point's value is drawn over the interval that
+   * ends at it (a sample summarising the interval since the previous one, e.g. its worst state).
+   */
+  step?: "after" | "before";
   /**
    * Policy this series shows, for its colour and dash. When absent, a label
    * that equals a policy name (case-insensitive), e.g. "KSM", counts as one.

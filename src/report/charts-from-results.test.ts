@@ -65,6 +65,9 @@ describe("chartsFromResults on the small fixture", () => {
       expect(cdf[i]!.x).toBeGreaterThan(cdf[i - 1]!.x);
       expect(cdf[i]!.y).toBeGreaterThanOrEqual(cdf[i - 1]!.y);
     }
+    // a CDF holds its value from its point to the next (right-continuous): step "after"
+    const chart = charts.find((c) => c.name === "time-to-merge-kernel-build")!.spec;
+    expect(chart.series.every((x) => x.step === "after")).toBe(true);
   });
 });
 

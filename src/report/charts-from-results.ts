@@ -99,7 +99,7 @@ function cowChart(workload: string, runs: MacroRun[]): ChartSpec {
 }
 
 function ttmChart(workload: string, runs: MacroRun[]): ChartSpec | null {
-  const series = runs.filter((r) => r.policy !== "none").map((r) => ({ label: r.policy, step: true, points: timeToMergeCdf(r) })).filter((s) => s.points.length > 0);
+  const series = runs.filter((r) => r.policy !== "none").map((r) => ({ label: r.policy, step: "after" as const, points: timeToMergeCdf(r) })).filter((s) => s.points.length > 0);
   if (series.length === 0) return null;
   return { ...COLUMN, kind: "line", title: `Time to merge: ${workload}`, xLabel: "Time from duplicate to merge (s)", yLabel: "Merges done (%)", xLog: true, series, yMin: 0, yMax: 100 };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { HOST_SERIES_COLUMNS } from "../sim/series.ts";
 import { chartsFromResults } from "./charts-from-results.ts";
 import { renderPng } from "./render.ts";
+import { toChartConfiguration } from "./chart-config.ts";
 import type { ResultsDocument } from "./results-schema.ts";
 import { ResultsSchemaError, validateResults } from "./results-validate.ts";
 
@@ -59,5 +60,11 @@ describe("host time series of a matrix run with host columns", () => {
     expect(mem.series.find((x) => x.label === "swapped")!.points[2]!.y).toBe(2); // 512 pages = 2 MiB
     const png = await renderPng(mem);
     expect(png.length).toBeGreaterThan(1000);
+    // the state sample at t is the worst state of the interval ending at t: drawn over that interval (step "before")
+    const pressure = charts.find((c) => c.name === "host-pressure-kernel-build")!.spec;
+    const state = pressure.series.find((x) => x.label.startsWith("host state"))!;
+    expect(state.step).toBe("before");
+    const ds = toChartConfiguration(pressure, 1).data.datasets.find((d) => String(d.label).startsWith("host state"))! as { stepped?: unknown };
+    expect(ds.stepped).toBe("before");
   });
 });

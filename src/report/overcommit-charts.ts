@@ -25,7 +25,7 @@ export function hostTimeSeriesCharts(r: { series: TimeSeries }, title: string): 
   ];
   const opsMax = Math.max(1, ...s.guestOpsPerSec);
   const pressure: Series[] = [
-    { label: "host state (0 high .. 4 low)", points: pts(t, s.hostState!), color: "#7f7f7f", step: true },
+    { label: "host state (0 high .. 4 low)", points: pts(t, s.hostState!), color: "#7f7f7f", step: "before" as const }, // each sample is the worst state of the interval ending at it
     { label: "stall (guest s per s)", points: pts(t, s.stallSecPerSec!), color: "#d62728" },
     { label: "guest ops/s (/ run max)", points: pts(t, s.guestOpsPerSec, (v) => v / opsMax), color: "#1f77b4" },
     { label: "swap-ins/s (/ 1000)", points: pts(t, s.swapInsPerSec!, (v) => v / 1000), color: "#ff7f0e" },
