@@ -179,6 +179,7 @@ export class TraceReplayRunner extends WorkloadRunner {
       this.apply(g, s.page[e]!, code, now);
       if (code !== REPLAY_UNPOPULATED) bytes += PAGE_SIZE;
     }
+    this.flushAccessFaults(t);
     this.cursor[i] = c + n;
     if (c + n === s.time.length && this.finishLagSec[i]! < 0) this.finishLagSec[i] = this.lagSec[i]!;
     t.ops += n;
@@ -198,6 +199,8 @@ export class TraceReplayRunner extends WorkloadRunner {
       this.setContent(slot, NO_CONTENT, now);
       return;
     }
+    // a write is the page's first access since a scanner visit under vusion / fixed-latency (runOps flushes the fault)
+    if (this.accessWatch !== null) this.noteAccess(slot);
     if (this.pager) {
       this.pager.touch(g, slot, true);
       const i = g.index;

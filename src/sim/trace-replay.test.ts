@@ -170,4 +170,17 @@ describe("trace replay", () => {
     expect(a.equals(Buffer.from(synthesizePage(d, 5, 9, new Uint8Array(PAGE_SIZE))))).toBe(true);
     expect(a.equals(Buffer.from(synthesizePage(d, 6, 9, new Uint8Array(PAGE_SIZE))))).toBe(false);
   });
+  test("under vusion and fixed-latency a replayed write that is a page's first access since a scanner visit pays an access fault", async () => {
+    const spec = traceWorkloadSpec(seriesPath);
+    const off = await runSimulation({ workload: spec, policy: "vmdedup", durationSec: 20 });
+    expect(off.mitigationCost).toBeUndefined();
+    for (const mitigation of ["vusion", "fixed-latency"] as const) {
+      const sim = new Simulation({ workload: spec, policy: "vmdedup", durationSec: 20, mitigation });
+      const r = await sim.run();
+      // the writes after the first snapshot (~8% of pages per interval) land on pages the scanner has visited
+      expect(r.mitigationCost!.accessFaults).toBeGreaterThan(0);
+      expect(r.mitigationCost!.accessFaults).toBeLessThanOrEqual((sim.runner as TraceReplayRunner).trace.guests.reduce((a, g) => a + g.eventPage.length - g.eventStart[1]!, 0));
+      sim.hv.audit();
+    }
+  });
 });
