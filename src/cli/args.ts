@@ -56,6 +56,25 @@ export const RUN_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/**
+ * Flags only some commands read: given to any other, parseCommand refuses them (UsageError),
+ * rather than the run silently ignoring them (e.g. `run --jobs 2`).
+ */
+export const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  policies: ["demo", "density"],
+  "max-loss": ["density"],
+  "max-guests": ["density"],
+  jobs: ["density"],
+  trials: ["attack"],
+  "wait-passes": ["attack"],
+  "bits-per-round": ["attack"],
+  "write-latency": ["attack", "calibrate"],
+  rounds: ["calibrate"],
+  pages: ["calibrate"],
+  "no-baseline": ["run"],
+  json: ["attack", "density"],
+};
+
 export interface ParsedCommand {
   /** A name from `commands` (main passes COMMANDS' names), or "help". */
   command: string;
@@ -75,6 +94,12 @@ export function parseCommand(argv: string[], commands: readonly string[]): Parse
   const cmd = positionals[0] ?? (values.calibrate ? "calibrate" : "help");
   if (values.help) return { command: "help", values };
   if (!commands.includes(cmd)) throw new UsageError(`unknown command "${cmd}" (commands: ${commands.filter((c) => c !== "help").join(", ")})`);
+  for (const [flag, only] of Object.entries(COMMAND_FLAGS))
+    if (values[flag as keyof typeof values] !== undefined && !only.includes(cmd))
+      throw new UsageError(
+        `--${flag} is not a flag of ${cmd}: only of ${only.join(" and ")}` +
+          (flag === "jobs" ? " (benchmarks, figures and the gate take --jobs as scripts: bun run benchmarks --jobs N)" : ""),
+      );
   return { command: cmd, values };
 }
 

@@ -72,6 +72,16 @@ describe("density", () => {
     expect(out[0]!.policies.none!.maxGuests).toBeLessThanOrEqual(out[0]!.policies.vmdedup!.maxGuests); // none is the floor
   }, 120000);
 
+  test("a command's own flags on another command exit 2 naming the commands that take them, and nothing runs", async () => {
+    for (const [cmd, flag, only] of [["run", "--jobs", "density"], ["run", "--max-loss", "density"], ["demo", "--trials", "attack"], ["run", "--rounds", "calibrate"], ["attack", "--no-baseline", "run"]] as const) {
+      const value = flag === "--no-baseline" ? [] : ["2"];
+      const r = await quiet(() => main([cmd, "--workload", "idle", flag, ...value, "--out", "/nonexistent-dir/x.json"]));
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${flag} is not a flag of ${cmd}: only of ${only}`);
+      expect(r.out).toBe("");
+    }
+  });
+
   test("--jobs: bad values exit 2", async () => {
     const r = await quiet(() => main(["density", "--workload", "idle", "--host-mem", "4MiB", "--jobs", "0"]));
     expect(r.code).toBe(2);
