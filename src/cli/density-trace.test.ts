@@ -8,10 +8,9 @@ import { join } from "node:path";
 import { PAGE_SIZE } from "../hypervisor/index.ts";
 import { seriesGuests, tmpDir, writeTrace } from "../sim/replay-fixtures.test-util.ts";
 import { traceWorkloadSpec } from "../sim/trace-replay.ts";
-import { main } from "../cli/main.ts";
-import { quiet } from "../cli/quiet.test-util.ts";
-import { RunCache } from "./run-cache.ts";
-import { runDensity, type DensityPlan } from "./density.ts";
+import { RunCache, runDensity, type DensityPlan } from "../experiments/index.ts";
+import { main } from "./main.ts";
+import { quiet } from "./quiet.test-util.ts";
 
 const PAGES = 512;
 const path = writeTrace(join(tmpDir("vmdedup-density-trace-"), "d.vmtrace"), seriesGuests(3, PAGES, 5, 4, 0.1, 5), { workload: "test" });
