@@ -82,7 +82,8 @@ export interface CollectOptions {
 /** One job of the figures' fixed list; `key` identifies it (xxHash3 of its canonical request). */
 export interface FigureJob {
   key: string;
-  job: Job;
+  /** A simulation or a merge cost (the security matrix's attacks are figure 9's, queued apart). */
+  job: Exclude<Job, { kind: "attack" }>;
 }
 
 /** A finished job: a simulation's result or a merge cost. */
@@ -175,7 +176,7 @@ function matrixRequests(o: CollectOptions): FigureRunRequest[] {
 export function figureJobs(o: CollectOptions): FigureJob[] {
   const list: FigureJob[] = [];
   const seen = new Set<string>();
-  const add = (key: string, job: Job) => {
+  const add = (key: string, job: FigureJob["job"]) => {
     if (seen.has(key)) return;
     seen.add(key);
     list.push({ key, job });
