@@ -44,10 +44,11 @@ export type Job =
 export type JobOutput<J extends Job> = J extends { kind: "run" } ? PooledRunResult : J extends { kind: "attack" } ? AttackMeasurement : MergeCost;
 type AnyOutput = PooledRunResult | MergeCost | AttackMeasurement;
 
-/** How a job is queued: `priority` (default 0) goes before the cost estimate in dispatch order. */
+/** How a job is queued: `priority` (default 0) goes before the cost estimate in dispatch order; `onStart` is called when it is handed to a worker (or, in-thread, begins). */
 export interface JobOptions {
   onProgress?: JobProgress;
   priority?: number;
+  onStart?: () => void;
 }
 
 /** A run's wall-clock figures plus how many jobs ran beside it. */
@@ -83,6 +84,7 @@ interface Pending {
   /** estimateJobCost(job), computed once when queued. */
   cost: number;
   onProgress?: JobProgress;
+  onStart?: () => void;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   /** Most jobs running at once while this one ran. */
@@ -92,6 +94,17 @@ interface Pending {
 interface Slot {
   worker: Worker;
   current: Pending | null;
+}
+
+/** Index in `queue` of the job to hand out next: highest priority, then largest cost estimate, then first queued (-1 when empty). */
+export function nextJobIndex(queue: readonly { seq: number; priority: number; cost: number }[]): number {
+  let best = queue.length > 0 ? 0 : -1;
+  for (let i = 1; i < queue.length; i++) {
+    const a = queue[i]!;
+    const b = queue[best]!;
+    if (a.priority > b.priority || (a.priority === b.priority && (a.cost > b.cost || (a.cost === b.cost && a.seq < b.seq)))) best = i;
+  }
+  return best;
 }
 
 const WORKER_URL = new URL("./job-worker.ts", import.meta.url).href;
@@ -121,6 +134,7 @@ export class JobPool {
   private readonly running = new Set<Pending>();
   private seq = 0;
   private closed = false;
+  private dispatchQueued = false;
   /** The in-thread chain when jobs is 1. */
   private serial: Promise<unknown> = Promise.resolve();
 
@@ -132,20 +146,27 @@ export class JobPool {
 
   /** Queues `job`; resolves with its output, rejects with UnavailableError or JobError. `o`: a progress callback, or the options. */
   run<J extends Job>(job: J, o?: JobProgress | JobOptions): Promise<JobOutput<J>> {
-    const { onProgress, priority = 0 } = typeof o === "function" ? { onProgress: o } : (o ?? {});
+    const { onProgress, priority = 0, onStart } = typeof o === "function" ? { onProgress: o } : (o ?? {});
     if (this.closed) return Promise.reject(new JobError(job.id, "the job pool is closed"));
     if (this.jobs === 1) {
-      const p = this.serial.then(() => runJobHere(job, onProgress)).catch((e: unknown) => {
+      const p = this.serial.then(() => (onStart?.(), runJobHere(job, onProgress))).catch((e: unknown) => {
         throw e instanceof UnavailableError || e instanceof JobError || e instanceof HostMemoryExhaustedError ? e : new JobError(job.id, e instanceof Error ? `${e.name}: ${e.message}` : String(e));
       });
       this.serial = p.catch(() => {});
       return p as Promise<JobOutput<J>>;
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ seq: this.seq++, job, priority, cost: estimateJobCost(job), onProgress, resolve: resolve as (v: unknown) => void, reject, concurrent: 0 });
+      this.queue.push({ seq: this.seq++, job, priority, cost: estimateJobCost(job), onProgress, onStart, resolve: resolve as (v: unknown) => void, reject, concurrent: 0 });
       // start every worker with the first job, so their start-ups overlap rather than follow one another
       while (this.slots.length < this.jobs) this.spawn();
-      this.dispatch();
+      // hand out at the end of this turn: jobs queued together (a suite's list) are ranked together
+      if (!this.dispatchQueued) {
+        this.dispatchQueued = true;
+        queueMicrotask(() => {
+          this.dispatchQueued = false;
+          if (!this.closed) this.dispatch();
+        });
+      }
     });
   }
 
@@ -166,23 +187,13 @@ export class JobPool {
       let slot = this.slots.find((s) => s.current === null);
       if (!slot && this.slots.length < this.jobs) slot = this.spawn();
       if (!slot) return;
-      const p = this.queue.splice(this.next(), 1)[0]!;
+      const p = this.queue.splice(nextJobIndex(this.queue), 1)[0]!;
       slot.current = p;
       this.running.add(p);
       for (const q of this.running) q.concurrent = Math.max(q.concurrent, this.running.size);
       slot.worker.postMessage({ type: "job", seq: p.seq, job: p.job } satisfies ToWorker);
+      p.onStart?.();
     }
-  }
-
-  /** Index in the queue of the job to hand out next: highest priority, then largest cost, then first queued. */
-  private next(): number {
-    let best = 0;
-    for (let i = 1; i < this.queue.length; i++) {
-      const a = this.queue[i]!;
-      const b = this.queue[best]!;
-      if (a.priority > b.priority || (a.priority === b.priority && (a.cost > b.cost || (a.cost === b.cost && a.seq < b.seq)))) best = i;
-    }
-    return best;
   }
 
   private spawn(): Slot {
