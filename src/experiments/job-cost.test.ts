@@ -15,7 +15,8 @@ import type { RunRequest } from "./run.ts";
 
 const catalog = catalogOf(CANNED_WORKLOADS);
 const MiB = 2 ** 20;
-const run = (r: Partial<RunRequest> & { workload: string; policy: RunRequest["policy"] }): Job => ({
+type RunArgs = Partial<Omit<RunRequest, "workload">> & { workload: string; policy: RunRequest["policy"] };
+const run = (r: RunArgs): Job => ({
   kind: "run", id: `${r.workload}/${r.policy}`, req: { guests: 4, guestMem: 128 * MiB, durationSec: 60, seed: 1, ...r, workload: catalog.get(r.workload) },
 });
 
@@ -30,7 +31,7 @@ describe("dispatch order", () => {
   });
 
   test("the estimate grows with guests, duration, scan rate and guest writes; a policy that scans costs more than none", () => {
-    const c = (r: Parameters<typeof run>[0]) => estimateJobCost(run(r));
+    const c = (r: RunArgs) => estimateJobCost(run(r));
     expect(c({ workload: "kernel-build", policy: "vmdedup", guests: 8 })).toBeGreaterThan(c({ workload: "kernel-build", policy: "vmdedup", guests: 4 }));
     expect(c({ workload: "kernel-build", policy: "vmdedup", durationSec: 90 })).toBeGreaterThan(c({ workload: "kernel-build", policy: "vmdedup" }));
     expect(c({ workload: "kernel-build", policy: "esx", pagesToScan: 6400 })).toBeGreaterThan(c({ workload: "kernel-build", policy: "esx", pagesToScan: 25 }));
