@@ -16,7 +16,7 @@ import type { RunRequest } from "./run.ts";
 const catalog = catalogOf(CANNED_WORKLOADS);
 const MiB = 2 ** 20;
 type RunArgs = Partial<Omit<RunRequest, "workload">> & { workload: string; policy: RunRequest["policy"] };
-const run = (r: RunArgs): Job => ({
+const run = (r: RunArgs): Extract<Job, { kind: "run" }> => ({
   kind: "run", id: `${r.workload}/${r.policy}`, req: { guests: 4, guestMem: 128 * MiB, durationSec: 60, seed: 1, ...r, workload: catalog.get(r.workload) },
 });
 
@@ -51,7 +51,7 @@ describe("dispatch order", () => {
   });
 
   test("a pool of 2 hands out the largest first; results still go to their callers, equal to one at a time but for measured", async () => {
-    const small = (workload: string, guests: number, policy: RunRequest["policy"]): Job => run({ workload, policy, guests, guestMem: 4 * MiB, durationSec: 4, seed: 5 });
+    const small = (workload: string, guests: number, policy: RunRequest["policy"]) => run({ workload, policy, guests, guestMem: 4 * MiB, durationSec: 4, seed: 5 });
     // submitted smallest first: a FIFO pool would start them in this order, this one largest first
     const jobs = [small("idle", 1, "none"), small("web-server", 2, "ksm"), small("kernel-build", 4, "vmdedup"), small("cow-storm", 6, "esx")];
     const costs = jobs.map(estimateJobCost);
