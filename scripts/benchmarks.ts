@@ -10,10 +10,11 @@
  *   then the security matrix and density (guests per host by policy, web-server and kernel-build);
  *   3. results/<date>-<short-commit>.json and results/latest.json (schema: results/SCHEMA.md,
  *      validated before writing), then results/charts/*.png|svg and results/summary.md.
- * The matrix runs --jobs simulations side by side (src/experiments/job-pool.ts); the wall-clock
- * parts (micro-benchmarks, the read-bandwidth ratio, the worker sweep) run alone, before and
- * after it. `--shard i/N` makes one shard's part and writes only its partial document (no
- * charts); `bun run merge-results` joins the shards into the document an unsharded run writes.
+ * The matrix, the security matrix and density run --jobs simulations side by side, all queued
+ * at once in one pool (src/experiments/job-pool.ts); the wall-clock parts (micro-benchmarks, the
+ * read-bandwidth ratio, the worker sweep) run alone, before and after them. `--shard i/N` makes
+ * one shard's part and writes only its partial document (no charts); `bun run merge-results`
+ * joins the shards into the document an unsharded run writes.
  * Progress on a terminal; finished runs as plain lines when stdout is not a TTY; quiet when CI=true.
  */
 import { parseArgs } from "node:util";
@@ -28,7 +29,7 @@ import { registerScannerBenchmarks } from "../src/dedup/scanner.bench.ts";
 import { benchReaders, readerMicro } from "../src/trace/readers.bench.ts";
 import { POLICIES, type Policy } from "../src/dedup/index.ts";
 import { CANNED } from "../src/cli/workloads.ts";
-import { DEDUP_POLICIES, densitySection, JobError, runMacroSuite, runSecurityMatrix, runsWallClock, shardLabel, withJobPool } from "../src/experiments/index.ts";
+import { DEDUP_POLICIES, densitySection, JobError, runMacroSuite, runSecurityMatrix, runsWallClock, shardLabel, withJobPool, type JobPool } from "../src/experiments/index.ts";
 import { JOBS_HELP, jobProgress, PARALLEL_FLAGS, parseJobs, parseShardFlag, SHARD_HELP, parseParallelFlags } from "../src/cli/parallel-flags.ts";
 import { RESULTS_SCHEMA, type MicroBenchmark, type ResultsDocument } from "../src/report/results-schema.ts";
 import { validateResults } from "../src/report/results-validate.ts";
@@ -178,54 +179,64 @@ if (values.only !== "macro" && (!filter || filter.test("trace/"))) {
   micro.ratios.push(...r.ratios);
 }
 
-// ---- macro ------------------------------------------------------------------------------------
+// ---- macro, security, density: the simulations, in one job pool -----------------------------------
+// --jobs 1: one after another, in this order (the matrix, the worker sweep, the security matrix,
+// density). --jobs N > 1: the matrix, the security matrix and density all queued at once in one
+// pool (no wave waits for the one before it; the pool hands out the longest first and density's
+// search chains before everything else), then the worker sweep alone, after all of it.
 let macro: ResultsDocument["macro"] = { runs: [], skipped: [] };
 let calibration: ResultsDocument["calibration"] = null;
 let shardInfo: ResultsDocument["shard"];
-if (shard) shardInfo = { ...shard, listLength: 0, runPositions: [], skippedPositions: [], wallClock: wallClockHere };
-if (values.only !== "micro") {
-  say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed}, ${jobs} at once${shard ? `, shard ${shardLabel(shard)}` : ""})`);
-  const outcome = await withJobPool(jobs, (pool) =>
-    runMacroSuite(
-      { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter, ...mitigation },
-      jobProgress(process.stdout, process.env.CI === "true"),
-      { pool, shard },
-    ),
-  ).catch((e: unknown) => {
-    // a simulation failed (JobError names the run); the pool's workers are already terminated
-    if (!(e instanceof JobError)) throw e;
-    console.error(`\nbenchmarks: a simulation failed: ${e.message}`);
-    process.exit(1);
-  });
-  macro = { runs: outcome.runs, skipped: outcome.skipped };
-  calibration = outcome.calibration;
-  if (shard) shardInfo = { ...shard, listLength: outcome.listLength, runPositions: outcome.runPositions, skippedPositions: outcome.skippedPositions, wallClock: wallClockHere };
-}
-
-// ---- security: the side channel per policy x mitigation (src/experiments/attack/security-matrix.ts)
 let security: ResultsDocument["security"];
-// deterministic, but one block: made in shard 1 only (merge-results takes it from there)
-if (values.only !== "micro" && wallClockHere && (values.filter === undefined || /security/.test(values.filter))) {
+let density: ResultsDocument["density"];
+if (shard) shardInfo = { ...shard, listLength: 0, runPositions: [], skippedPositions: [], wallClock: wallClockHere };
+// security and density are deterministic, but one block each: made in shard 1 only (merge-results takes them from there)
+const wantSecurity = values.only !== "micro" && wallClockHere && (values.filter === undefined || /security/.test(values.filter));
+const densityWorkloads = ["web-server", "kernel-build"].filter((w) => workloads.includes(w));
+const wantDensity = values.only !== "micro" && wallClockHere && (values.filter === undefined || /density/.test(values.filter)) && densityWorkloads.length > 0;
+const densityGrid = values.quick
+  ? { guestMemBytes: 4 * MiB, hostMemBytes: 5 * MiB, maxGuests: 7, durationSec: 20 }
+  : { guestMemBytes: 8 * MiB, hostMemBytes: 16 * MiB, maxGuests: 14, durationSec: 40 };
+const securityPart = (pool: JobPool) => {
   say(`\nsecurity matrix (attack + covert channel per policy x mitigation)`);
-  security = await runSecurityMatrix({
+  return runSecurityMatrix({
     workloads: values.quick ? ["web-server"] : ["web-server", "idle"], catalog: CANNED, policies: [...DEDUP_POLICIES], trials: values.quick ? 64 : 200,
     seed, guests: values.quick ? 2 : 4, guestMemBytes: (values.quick ? 16 : 32) * MiB, durationSec: 40,
-  });
-}
-
-// ---- density: guests per host by policy at one small size (src/experiments/density-section.ts) --
-let density: ResultsDocument["density"];
-// deterministic, one block like security: made in shard 1 only
-if (values.only !== "micro" && wallClockHere && (values.filter === undefined || /density/.test(values.filter))) {
-  const dw = ["web-server", "kernel-build"].filter((w) => workloads.includes(w));
-  const g = values.quick
-    ? { guestMemBytes: 4 * MiB, hostMemBytes: 5 * MiB, maxGuests: 7, durationSec: 20 }
-    : { guestMemBytes: 8 * MiB, hostMemBytes: 16 * MiB, maxGuests: 14, durationSec: 40 };
-  if (dw.length > 0) {
-    say(`\ndensity (${dw.join(", ")}: guests x ${g.guestMemBytes / MiB} MiB on a ${g.hostMemBytes / MiB} MiB host, loss < 5%)`);
-    density = await withJobPool(jobs, (pool) => densitySection(dw.map((w) => CANNED.get(w)), { ...g, maxLossPct: 5, seed }, POLICIES, pool));
+  }, undefined, pool);
+};
+const densityPart = (pool: JobPool) => {
+  const g = densityGrid;
+  say(`\ndensity (${densityWorkloads.join(", ")}: guests x ${g.guestMemBytes / MiB} MiB on a ${g.hostMemBytes / MiB} MiB host, loss < 5%)`);
+  return densitySection(densityWorkloads.map((w) => CANNED.get(w)), { ...g, maxLossPct: 5, seed }, POLICIES, pool);
+};
+await withJobPool(jobs, async (pool) => {
+  const overlap = jobs > 1;
+  let securityP: Promise<NonNullable<typeof security>> | undefined;
+  let densityP: Promise<NonNullable<typeof density>> | undefined;
+  if (overlap) {
+    securityP = wantSecurity ? securityPart(pool) : undefined;
+    densityP = wantDensity ? densityPart(pool) : undefined;
+    for (const p of [securityP, densityP]) p?.catch(() => {}); // awaited below
   }
-}
+  if (values.only !== "micro") {
+    say(`\nmacro runs (${workloads.length} workloads x ${policies.length} policies, ${size.guests} guests x ${size.guestMemBytes / MiB} MiB each, seed ${seed}, ${jobs} at once${shard ? `, shard ${shardLabel(shard)}` : ""})`);
+    const outcome = await runMacroSuite(
+      { workloads, catalog: CANNED, policies, sweepWorkers: workers, seed, durationSec: size.durationSec, guests: size.guests, guestMemBytes: size.guestMemBytes, filter, ...mitigation },
+      jobProgress(process.stdout, process.env.CI === "true"),
+      { pool, shard, ...(overlap ? { alongside: Promise.all([securityP, densityP]) } : {}) },
+    );
+    macro = { runs: outcome.runs, skipped: outcome.skipped };
+    calibration = outcome.calibration;
+    if (shard) shardInfo = { ...shard, listLength: outcome.listLength, runPositions: outcome.runPositions, skippedPositions: outcome.skippedPositions, wallClock: wallClockHere };
+  }
+  security = await (securityP ?? (wantSecurity ? securityPart(pool) : undefined));
+  density = await (densityP ?? (wantDensity ? densityPart(pool) : undefined));
+}).catch((e: unknown) => {
+  // a simulation failed (JobError names the run); the pool's workers are already terminated
+  if (!(e instanceof JobError)) throw e;
+  console.error(`\nbenchmarks: a simulation failed: ${e.message}`);
+  process.exit(1);
+});
 
 // ---- the document -----------------------------------------------------------------------------
 const git = $({ nothrow: true, quiet: true });

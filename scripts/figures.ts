@@ -4,9 +4,9 @@
  * PNG in results/figures/, with results/figures/README.md (each figure's command, seed, setup and
  * the numbers behind it). What each figure shows: src/report/figures/; the runs behind them:
  * src/experiments/figures/.
- * The deterministic jobs run --jobs at once (src/experiments/job-pool.ts); figure 6 (wall-clock)
- * and figure 9 (the security matrix: one deterministic block) are made after them, alone, in this
- * thread. `--shard i/N` makes every N-th job (figures 6 and 9 in shard 1) and
+ * The deterministic jobs run --jobs at once (src/experiments/job-pool.ts), figure 9's attacks and
+ * host runs (the security matrix) in the same pool; figure 6 (wall-clock) is made after them,
+ * alone, in this thread. `--shard i/N` makes every N-th job (figures 6 and 9 in shard 1) and
  * writes <out>/figure-data.json instead of figures; `bun run merge-results` joins the shards and
  * `--data merged.json` renders them: the same files as one unsharded run.
  * Progress on a terminal (stderr); quiet in CI or when stderr is not a terminal.

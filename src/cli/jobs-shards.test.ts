@@ -23,10 +23,13 @@ async function ok(args: string[]): Promise<string> {
   return r.out;
 }
 
-/** The deterministic parts of a results document: options, calibration, runs without `measured`, skipped. */
+/** The deterministic parts of a results document: options, calibration, runs without `measured`, skipped, the security matrix and density. */
 function deterministic(file: string): string {
   const d = JSON.parse(readFileSync(file, "utf8"));
-  return JSON.stringify({ options: d.options, calibration: d.calibration, runs: d.macro.runs.map((r: { measured: unknown }) => ({ ...r, measured: null })), skipped: d.macro.skipped });
+  return JSON.stringify({
+    options: d.options, calibration: d.calibration, runs: d.macro.runs.map((r: { measured: unknown }) => ({ ...r, measured: null })), skipped: d.macro.skipped,
+    security: d.security, density: d.density,
+  });
 }
 
 describe("benchmarks --jobs and --shard (--quick --only macro, idle and web-server x vmdedup, sweep 0,1)", () => {
@@ -41,6 +44,9 @@ describe("benchmarks --jobs and --shard (--quick --only macro, idle and web-serv
     const merged = join(dir, "merged.json");
     expect(await ok(["scripts/merge-results.ts", join(dir, "bs2/latest.json"), join(dir, "bs1/latest.json"), "--out", merged])).toContain("2 shards");
     const one = deterministic(join(dir, "b1/latest.json"));
+    // --jobs 2 runs the security matrix and density in the pool beside the matrix: the same sections
+    expect(JSON.parse(one).security.rows.length).toBe(15);
+    expect(JSON.parse(one).density.workloads.map((w: { workload: string }) => w.workload)).toEqual(["web-server"]);
     expect(deterministic(join(dir, "b2/latest.json"))).toBe(one);
     expect(deterministic(merged)).toBe(one);
     expect(JSON.parse(readFileSync(merged, "utf8")).shard).toBeUndefined();

@@ -85,9 +85,13 @@ function row(r: DensityResult): DensityWorkloadRow {
   return { workload: r.workload, policies };
 }
 
-/** The adaptive search for each workload, its simulations in `pool`. */
+/**
+ * The adaptive search for each workload, its simulations in `pool`. Each policy's search is a
+ * chain (count n + 1 is asked for when n is done), so its runs go first in a pool shared with
+ * other work (priority 1): the chains advance while the rest fills the free workers.
+ */
 export async function densitySection(specs: readonly WorkloadSpec[], g: DensityGrid, policies: readonly Policy[], pool: JobPool): Promise<DensitySection> {
-  const cache = new RunCache({}, pool);
+  const cache = new RunCache({}, pool, { priority: 1 });
   const results = await Promise.all(specs.map((s) => runDensity(plan(s, g, policies), cache)));
   return { ...g, workloads: results.map(row) };
 }

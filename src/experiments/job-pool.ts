@@ -1,12 +1,17 @@
 /**
  * A pool of simulation jobs: independent simulations run side by side, one per core.
  *
- * A job is plain data (a RunRequest with its WorkloadSpec object, or a figure-5 merge-cost
- * measurement), so it can be posted to a Bun Worker (job-worker.ts) by structured clone; the
- * worker runs it and posts the result back. The pool keeps `jobs` workers, starts them on first
- * use, hands each queued job to a free worker in submission order (FIFO) and terminates them
- * all in close(). With `jobs: 1` there are no workers: jobs run in this thread one after another,
- * in submission order, exactly as before the pool existed.
+ * A job is plain data (a RunRequest with its WorkloadSpec object, a figure-5 merge-cost
+ * measurement, or a side-channel attack's measurement), so it can be posted to a Bun Worker
+ * (job-worker.ts) by structured clone; the worker runs it and posts the result back. The pool
+ * keeps `jobs` workers, starts them all on first use (so each one's start-up overlaps the
+ * others' work) and terminates them in close(). A free worker takes the queued job that comes
+ * first in dispatch order: higher `priority` first (a caller whose jobs gate later submissions,
+ * e.g. density's search, which asks for guest count n + 1 only after n, raises it so its chain
+ * never waits behind the bulk), then the larger cost estimate (job-cost.ts: longest first, LPT,
+ * from the request alone, never the wall clock), then submission order. With `jobs: 1` there are
+ * no workers: jobs run in this thread one after another, in submission order, exactly as before
+ * the pool existed.
  *
  * Determinism: a simulation is a function of its request (seed, workload, policy, options and
  * the calibration file), so where and beside what it runs changes only its wall-clock
@@ -26,12 +31,25 @@ import os from "node:os";
 import { VmdedupError } from "../hypervisor/index.ts";
 import { HostMemoryExhaustedError, type Measured, type RunResult } from "../sim/index.ts";
 import { UnavailableError } from "./errors.ts";
+import { measureAttack, type AttackMeasurement, type AttackRequest } from "./attack/attack.ts";
 import { measureMergeCost, type MergeCost, type MergeCostArgs } from "./figures/merge-cost.ts";
+import { estimateJobCost } from "./job-cost.ts";
 import { runOnce, type RunRequest } from "./run.ts";
 
 /** A job as the pool and its workers exchange it; `id` names it in progress lines and errors. */
-export type Job = { kind: "run"; id: string; req: RunRequest } | { kind: "merge-cost"; id: string; args: MergeCostArgs };
-export type JobOutput<J extends Job> = J extends { kind: "run" } ? PooledRunResult : MergeCost;
+export type Job =
+  | { kind: "run"; id: string; req: RunRequest }
+  | { kind: "merge-cost"; id: string; args: MergeCostArgs }
+  | { kind: "attack"; id: string; req: AttackRequest };
+export type JobOutput<J extends Job> = J extends { kind: "run" } ? PooledRunResult : J extends { kind: "attack" } ? AttackMeasurement : MergeCost;
+type AnyOutput = PooledRunResult | MergeCost | AttackMeasurement;
+
+/** How a job is queued: `priority` (default 0) goes before the cost estimate in dispatch order; `onStart` is called when it is handed to a worker (or, in-thread, begins). */
+export interface JobOptions {
+  onProgress?: JobProgress;
+  priority?: number;
+  onStart?: () => void;
+}
 
 /** A run's wall-clock figures plus how many jobs ran beside it. */
 export type PooledMeasured = Measured & { concurrentJobs: number };
@@ -51,7 +69,7 @@ export class JobError extends VmdedupError {
 export type ToWorker = { type: "job"; seq: number; job: Job };
 export type FromWorker =
   | { type: "progress"; seq: number; tSec: number; durationSec: number }
-  | { type: "done"; seq: number; output: PooledRunResult | MergeCost }
+  | { type: "done"; seq: number; output: AnyOutput }
   | { type: "error"; seq: number; name: string; message: string; stack?: string; run?: string; reason?: string; state?: string; freeFrames?: number };
 
 export type JobProgress = (tSec: number, durationSec: number) => void;
@@ -62,7 +80,11 @@ export const defaultJobs = (): number => Math.max(1, os.availableParallelism());
 interface Pending {
   seq: number;
   job: Job;
+  priority: number;
+  /** estimateJobCost(job), computed once when queued. */
+  cost: number;
   onProgress?: JobProgress;
+  onStart?: () => void;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   /** Most jobs running at once while this one ran. */
@@ -72,6 +94,17 @@ interface Pending {
 interface Slot {
   worker: Worker;
   current: Pending | null;
+}
+
+/** Index in `queue` of the job to hand out next: highest priority, then largest cost estimate, then first queued (-1 when empty). */
+export function nextJobIndex(queue: readonly { seq: number; priority: number; cost: number }[]): number {
+  let best = queue.length > 0 ? 0 : -1;
+  for (let i = 1; i < queue.length; i++) {
+    const a = queue[i]!;
+    const b = queue[best]!;
+    if (a.priority > b.priority || (a.priority === b.priority && (a.cost > b.cost || (a.cost === b.cost && a.seq < b.seq)))) best = i;
+  }
+  return best;
 }
 
 const WORKER_URL = new URL("./job-worker.ts", import.meta.url).href;
@@ -87,8 +120,9 @@ export function rebuildError(job: Job, m: Extract<FromWorker, { type: "error" }>
 }
 
 /** Runs one job in this thread (the jobs: 1 path, and what each worker does). */
-export async function runJobHere(job: Job, onProgress?: JobProgress): Promise<PooledRunResult | MergeCost> {
+export async function runJobHere(job: Job, onProgress?: JobProgress): Promise<AnyOutput> {
   if (job.kind === "merge-cost") return measureMergeCost(job.args);
+  if (job.kind === "attack") return measureAttack(job.req);
   const r = await runOnce(job.req, onProgress);
   return { ...r, measured: { ...r.measured, concurrentJobs: 1 } };
 }
@@ -100,6 +134,7 @@ export class JobPool {
   private readonly running = new Set<Pending>();
   private seq = 0;
   private closed = false;
+  private dispatchQueued = false;
   /** The in-thread chain when jobs is 1. */
   private serial: Promise<unknown> = Promise.resolve();
 
@@ -109,19 +144,29 @@ export class JobPool {
     this.jobs = n;
   }
 
-  /** Queues `job`; resolves with its output, rejects with UnavailableError or JobError. */
-  run<J extends Job>(job: J, onProgress?: JobProgress): Promise<JobOutput<J>> {
+  /** Queues `job`; resolves with its output, rejects with UnavailableError or JobError. `o`: a progress callback, or the options. */
+  run<J extends Job>(job: J, o?: JobProgress | JobOptions): Promise<JobOutput<J>> {
+    const { onProgress, priority = 0, onStart } = typeof o === "function" ? { onProgress: o } : (o ?? {});
     if (this.closed) return Promise.reject(new JobError(job.id, "the job pool is closed"));
     if (this.jobs === 1) {
-      const p = this.serial.then(() => runJobHere(job, onProgress)).catch((e: unknown) => {
+      const p = this.serial.then(() => (onStart?.(), runJobHere(job, onProgress))).catch((e: unknown) => {
         throw e instanceof UnavailableError || e instanceof JobError || e instanceof HostMemoryExhaustedError ? e : new JobError(job.id, e instanceof Error ? `${e.name}: ${e.message}` : String(e));
       });
       this.serial = p.catch(() => {});
       return p as Promise<JobOutput<J>>;
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ seq: this.seq++, job, onProgress, resolve: resolve as (v: unknown) => void, reject, concurrent: 0 });
-      this.dispatch();
+      this.queue.push({ seq: this.seq++, job, priority, cost: estimateJobCost(job), onProgress, onStart, resolve: resolve as (v: unknown) => void, reject, concurrent: 0 });
+      // start every worker with the first job, so their start-ups overlap rather than follow one another
+      while (this.slots.length < this.jobs) this.spawn();
+      // hand out at the end of this turn: jobs queued together (a suite's list) are ranked together
+      if (!this.dispatchQueued) {
+        this.dispatchQueued = true;
+        queueMicrotask(() => {
+          this.dispatchQueued = false;
+          if (!this.closed) this.dispatch();
+        });
+      }
     });
   }
 
@@ -142,11 +187,12 @@ export class JobPool {
       let slot = this.slots.find((s) => s.current === null);
       if (!slot && this.slots.length < this.jobs) slot = this.spawn();
       if (!slot) return;
-      const p = this.queue.shift()!;
+      const p = this.queue.splice(nextJobIndex(this.queue), 1)[0]!;
       slot.current = p;
       this.running.add(p);
       for (const q of this.running) q.concurrent = Math.max(q.concurrent, this.running.size);
       slot.worker.postMessage({ type: "job", seq: p.seq, job: p.job } satisfies ToWorker);
+      p.onStart?.();
     }
   }
 

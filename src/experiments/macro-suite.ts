@@ -11,7 +11,8 @@
  *      then the plan's order). It used to be "the fastest policy of the matrix", a wall-clock
  *      choice that could differ between two runs of the same command.
  * The matrix runs in the job pool given (side by side, --jobs); the sweep measures scanner
- * wall time, so it runs after the matrix is done, alone, one run at a time in this thread.
+ * wall time, so it runs after the matrix (and any work the caller runs `alongside` it in the
+ * same pool) is done, alone, one run at a time in this thread.
  * Results are gathered by list position, never in the order runs finish.
  * A shard (shard.ts) makes only the matrix positions it owns, and shard 1 the sweep; a run's
  * none baseline held by another shard is made here too but not recorded.
@@ -92,6 +93,9 @@ export interface MacroExecution {
   pool?: JobPool;
   /** Make only this shard's part of the list. */
   shard?: Shard;
+  /** Other work running in the same pool beside the matrix (the suite's security matrix and
+   * density): the sweep waits for it too, so its wall-clock runs are alone on the machine. */
+  alongside?: Promise<unknown>;
 }
 
 function toMacroRun(r: RunResult, group: MacroGroup): MacroRun {
@@ -181,8 +185,10 @@ export async function runMacroSuite(plan: MacroPlan, progress: Progress, exec: M
   const matrix = mine.filter((e) => e.group === "matrix").map((e) => ({ e, p: attempt(e) }));
   for (const m of matrix) m.p.catch(() => {}); // a failure is thrown below, in list order; none goes unhandled
   for (const { e, p } of matrix) take(e, await p);
-  // the worker sweep: wall-clock, so alone and in order, after the matrix
-  for (const e of mine.filter((x) => x.group === "worker-sweep")) take(e, await attempt(e, alone));
+  // the worker sweep: wall-clock, so alone and in order, after the matrix and whatever ran beside it
+  const sweep = mine.filter((x) => x.group === "worker-sweep");
+  if (sweep.length > 0) await exec.alongside; // a failure there fails the suite before the sweep starts
+  for (const e of sweep) take(e, await attempt(e, alone));
   out.calibration = calibration;
   return out;
 }

@@ -8,7 +8,9 @@
  * Simulations run in a JobPool (job-pool.ts): by default one in this thread at a time, in the
  * order asked; with a pool of N they run N at once, each caller awaiting its own run's promise,
  * so what a caller builds does not depend on the order runs finish in. A call may name another
- * pool (the worker sweep runs its wall-clock runs alone, after the parallel part).
+ * pool (the worker sweep runs its wall-clock runs alone, after the parallel part). `priority`
+ * is passed with every job (job-pool.ts: a search that asks for its next run only after the last
+ * one raises it, so its chain of runs goes first in a shared pool).
  */
 import { JobPool, type PooledRunResult } from "./job-pool.ts";
 import { baselineRequest, requestLabel, withBaseline, type RunProgress, type RunRequest } from "./run.ts";
@@ -38,6 +40,7 @@ export class RunCache {
   constructor(
     private readonly hooks: RunCacheHooks = {},
     private readonly pool: JobPool = new JobPool({ jobs: 1 }),
+    private readonly o: { priority?: number } = {},
   ) {}
 
   get count(): number {
@@ -49,7 +52,7 @@ export class RunCache {
     const key = requestKey(req);
     let p = this.runs.get(key);
     if (!p) {
-      p = pool.run({ kind: "run", id: requestLabel(req), req }, this.hooks.progress?.(req)).then((r) => {
+      p = pool.run({ kind: "run", id: requestLabel(req), req }, { onProgress: this.hooks.progress?.(req), priority: this.o.priority }).then((r) => {
         this.made++;
         this.hooks.done?.(req, r);
         return r;

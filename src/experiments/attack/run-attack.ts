@@ -48,11 +48,18 @@ export function hostRequest(req: AttackRequest, mitigation: MitigationKind): Run
 }
 
 export async function runAttack(req: AttackRequest, hostRun: HostRunner = (r) => runOnce(r)): Promise<AttackResult> {
-  const o = resolveAttack(req);
+  resolveAttack(req);
   const mitigation = req.mitigation ?? "off";
   const m = await measureAttack(req);
   const host = await hostRun(hostRequest(req, mitigation));
   const off = mitigation === "off" ? host : await hostRun(hostRequest(req, "off"));
+  return attackResult(req, m, host, off);
+}
+
+/** The AttackResult of `req` from its measurement and its host runs under its mitigation and under off (which may be the same run). */
+export function attackResult(req: AttackRequest, m: AttackMeasurement, host: RunResult, off: RunResult): AttackResult {
+  const o = resolveAttack(req);
+  const mitigation = req.mitigation ?? "off";
   const faults = (r: RunResult) => r.summary.steadyCowBreaksPerSec + (r.mitigationCost?.steadyAccessFaultsPerSec ?? 0);
   return {
     schema: ATTACK_SCHEMA,

@@ -19,9 +19,10 @@
  *   2. the jobs run in a JobPool (--jobs N side by side), or a shard runs every N-th of them;
  *   3. assembleFigureData builds each figure's data from the finished jobs, looked up by key.
  * Figure 6 is wall-clock: measured after every other job is done, alone, in this thread.
- * Figure 9's security matrix is deterministic but one block (runSecurityMatrix runs its attack
- * trials and host runs itself, in order): like figure 6 it is made after the jobs, in this
- * thread, in shard 1 only (data-doc.ts carries it), so it is byte-identical for any --jobs.
+ * Figure 9's security matrix is deterministic but one block (runSecurityMatrix): made in shard 1
+ * only (data-doc.ts carries it); its attacks and host runs go to the same pool (after the jobs
+ * with --jobs 1, beside them with more), its rows gathered in order, so it is byte-identical for
+ * any --jobs.
  * `mitigation` (--mitigation/--salt-groups) applies to every fresh run of figures 1-5 and 7;
  * figure 6 times the scanner without one, figure 8 (density) runs without one, and figure 9
  * runs every mitigation itself.
@@ -85,7 +86,8 @@ export interface CollectOptions {
 /** One job of the figures' fixed list; `key` identifies it (xxHash3 of its canonical request). */
 export interface FigureJob {
   key: string;
-  job: Job;
+  /** A simulation or a merge cost (the security matrix's attacks are figure 9's, queued apart). */
+  job: Exclude<Job, { kind: "attack" }>;
 }
 
 /** A finished job: a simulation's result or a merge cost. */
@@ -186,7 +188,7 @@ function matrixRequests(o: CollectOptions): FigureRunRequest[] {
 export function figureJobs(o: CollectOptions): FigureJob[] {
   const list: FigureJob[] = [];
   const seen = new Set<string>();
-  const add = (key: string, job: Job) => {
+  const add = (key: string, job: FigureJob["job"]) => {
     if (seen.has(key)) return;
     seen.add(key);
     list.push({ key, job });
@@ -259,24 +261,30 @@ export async function measureFigure6(cfg: FigureConfig, progress: (line: string)
   return { samples: await measureWorkers(cfg, progress), cpu: os.cpus()[0]?.model ?? "unknown CPU", cores: os.cpus().length };
 }
 
-/** Figure 9's data: the results document's security section when it has one, else the matrix run fresh (one block, in this thread; its host runs are not counted in `simulations`). */
-export async function measureFigure9(o: CollectOptions): Promise<Fig9Data> {
+/** Figure 9's data: the results document's security section when it has one, else the matrix run fresh (its attacks and host runs in `pool` when given, else in this thread; its host runs are not counted in `simulations`). */
+export async function measureFigure9(o: CollectOptions, pool?: JobPool): Promise<Fig9Data> {
   const doc = o.from?.doc.security;
   if (o.from && doc && doc.rows.length > 0) return { section: doc, source: `results document ${o.from.file} (commit ${o.from.doc.commit}), its security section` };
   const { cfg } = o;
   const section = await runSecurityMatrix({
     workloads: cfg.securityWorkloads, catalog: o.catalog, policies: [...DEDUP_POLICIES], trials: cfg.securityTrials, seed: o.seed,
     guests: cfg.securityGuests, guestMemBytes: cfg.securityGuestMemBytes, durationSec: cfg.securityDurationSec,
-  }, (line) => o.progress(line));
+  }, (line) => o.progress(line), pool);
   return { section, source: "fresh attack and host runs (src/experiments/attack/security-matrix.ts)" };
 }
 
-/** Everything the figures in `o.only` need; `simulations`: the fresh simulations made. Figures 9 and 6 are made last, alone. */
+/**
+ * Everything the figures in `o.only` need; `simulations`: the fresh simulations made. With one job
+ * at a time, the jobs, then figure 9's security matrix, in this order; with more, figure 9's
+ * attacks and host runs are queued in the same pool beside the jobs. Figure 6 is made last, alone.
+ */
 export async function collectFigureData(o: CollectOptions & { pool?: JobPool }): Promise<{ data: FigureData; simulations: number }> {
   const jobs = figureJobs(o);
   const pool = o.pool ?? new JobPool({ jobs: 1 });
+  const fig9Beside = o.only.has(9) && pool.jobs > 1 ? measureFigure9(o, pool) : undefined;
+  fig9Beside?.catch(() => {}); // awaited below, after the jobs
   const outputs = await runFigureJobs(jobs, pool, o.progress);
-  const fig9 = o.only.has(9) ? await measureFigure9(o) : undefined;
+  const fig9 = fig9Beside ? await fig9Beside : o.only.has(9) ? await measureFigure9(o, pool) : undefined;
   const fig6 = o.only.has(6) ? await measureFigure6(o.cfg, o.progress) : undefined;
   return { data: await assembleFigureData(o, outputs, fig6, fig9), simulations: jobs.filter((j) => j.job.kind === "run").length };
 }

@@ -105,7 +105,7 @@ export async function figureShardDocument(
   const mine = list.map((j, position) => ({ ...j, position })).filter((j) => inShard(j.position, x.shard));
   const outputs = await runFigureJobs(mine, x.pool, o.progress);
   // figure 9: deterministic, one block: shard 1 only, like figure 6 (made before it, as collectFigureData does)
-  const fig9 = o.only.has(9) && runsWallClock(x.shard) ? await measureFigure9(o) : null;
+  const fig9 = o.only.has(9) && runsWallClock(x.shard) ? await measureFigure9(o, x.pool) : null;
   const fig6 = o.only.has(6) && runsWallClock(x.shard) ? await measureFigure6(o.cfg, o.progress) : null;
   return {
     schema: FIGURE_DATA_SCHEMA, commit: x.commit, seed: o.seed, config: o.cfg.name, only: [...o.only].sort((a, b) => a - b), command: x.command,
