@@ -133,17 +133,17 @@ export abstract class HashScannerBase extends ScannerBase {
    * The batch loop with a partition engine: the same walk as ScannerBase.scanBatch, but the
    * visits are listed first, then decided in partitions and applied in order (partition-engine.ts);
    * a batch the engine declines (FAIL), any batch below engine.minBatch pages, and a batch
-   * for which the engine measured this thread alone faster (choosePartitioned) is visited here
+   * the engine's chooser gives to this thread (partition-chooser.ts) is visited here
    * page by page exactly as without workers. Listing cannot change the order:
    * next() depends on registration and population only, which merges never change.
    */
   protected override scanBatch(pages: number): number {
     const eng = this.partitionEngine();
     if (!eng || pages < eng.minBatch) return super.scanBatch(pages);
-    const t0 = Bun.nanoseconds();
     if (!eng.choosePartitioned()) {
+      const h0 = this.hasher.pagesHashed;
       const r = super.scanBatch(pages);
-      eng.note(false, Bun.nanoseconds() - t0, r);
+      eng.noteSerial(r, this.hasher.pagesHashed - h0);
       return r;
     }
     const b = eng.begin(pages);
@@ -174,7 +174,6 @@ export abstract class HashScannerBase extends ScannerBase {
     const o = this.options;
     const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
     if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
-    else eng.note(true, Bun.nanoseconds() - t0, n);
     if (passEnded) {
       this.onPassEnd();
       this.fullScanCount++;

@@ -10,6 +10,7 @@ import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
 import { createScanner } from "../create-scanner.ts";
 import { fillContent } from "../mix-image.ts";
 import type { Scanner, ScannerOptions } from "../types.ts";
+import { crewSize } from "../pool/partition-crew.ts";
 import type { PartitionEngine } from "./partition-engine.ts";
 
 spyOn(console, "warn").mockImplementation(() => {});
@@ -157,28 +158,73 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     expect(await go(2)).toEqual(ref);
   }, 30_000);
 
-  test("the chooser: partitions first, the other way on probes, results the same either way", async () => {
-    const { hv } = image(1200, 40);
-    const s = createScanner(hv, { policy: "vmdedup", workers: 1, pagesToScan: 600 });
-    const eng = engineOf(s)!;
-    eng.minBatch = 512;
-    await s.fullScans(12); // 6 batches per pass: 72 batches, 4 of them probes
-    const c = eng.counters;
-    expect(c.batches).toBeGreaterThan(0);
-    expect(c.serialChosen).toBeGreaterThanOrEqual(1 + Math.floor((72 - 3) / 16)); // the third batch and the probes at least
-    expect(c.batches + c.serialChosen + c.failed).toBe(72);
-    const ref = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
-    expect(engineOf(ref)).toBeNull();
-    await ref.close();
+  test("the chooser: merging batches in partitions, steady ones (few pages to hash) on the scanner's thread, results the same", async () => {
+    const go = async (workers: number) => {
+      const { hv, guests } = image(1200, 40);
+      const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan: 600 });
+      const eng = engineOf(s);
+      if (eng) eng.minBatch = 512;
+      await engineOf(s)?.started();
+      await s.fullScans(1); // 6 batches, every page hashed
+      const first = { ...(eng?.counters ?? { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 }) };
+      await s.fullScans(3); // steady: nothing written, nothing hashed
+      const steady = { ...(eng?.counters ?? first) };
+      churn(guests, 1, 40); // about 4% of the pages written, then a pass that hashes them
+      await s.fullScans(2);
+      const out = snapshot(hv, s);
+      hv.audit();
+      s.audit();
+      const c = { ...(eng?.counters ?? first) };
+      await s.close();
+      return { out, first, steady, c };
+    };
+    const ref = await go(0);
+    const r = await go(1);
+    expect(r.out).toBe(ref.out);
+    // the first pass: partitions (unless this busy host kept the worker from helping: then probes only)
+    expect(r.first.batches + r.first.serialChosen).toBe(6);
+    expect(r.first.batches).toBeGreaterThanOrEqual(1);
+    // steady passes: after one partitioned batch that hashed nothing, every batch on the scanner's thread
+    expect(r.steady.batches - r.first.batches).toBeLessThanOrEqual(1);
+    expect(r.steady.serialChosen - r.first.serialChosen).toBeGreaterThanOrEqual(17);
+    expect(r.c.batches).toBeGreaterThan(r.steady.batches); // the pass after the rewrites hashed 4%: partitions again
+    const plain = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
+    expect(engineOf(plain)).toBeNull();
+    await plain.close();
     // partitions do not model mitigations: under any mitigation every batch runs on one thread
     for (const mitigation of ["salted", "zero-only", "vusion", "fixed-latency"] as const) {
       const m = createScanner(new Hypervisor({ frames: 16 }), { policy: "esx", workers: 1, mitigation });
       expect(engineOf(m)).toBeNull();
       await m.close();
     }
-    hv.audit();
-    s.audit();
-    await s.close();
+  }, 30_000);
+
+  test("partition workers are started once per thread and reused by later scanners; close drops nothing they need", async () => {
+    const go = async (workers: number) => {
+      const { hv, guests } = image(900, 30);
+      const s = createScanner(hv, { policy: "esx", workers, pagesToScan: 1000 });
+      const eng = engineOf(s);
+      if (eng) {
+        eng.adaptive = false;
+        eng.minBatch = 512;
+      }
+      await eng?.started();
+      await s.fullScans(2);
+      churn(guests, 2, 30);
+      await s.fullScans(2);
+      hv.audit();
+      s.audit();
+      const out = snapshot(hv, s);
+      await s.close();
+      return out;
+    };
+    const ref = await go(0);
+    expect(await go(2)).toBe(ref);
+    const n = crewSize();
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(await go(2)).toBe(ref); // a new scanner, the same workers
+    expect(await go(1)).toBe(ref);
+    expect(crewSize()).toBe(n);
   }, 30_000);
 });
 

@@ -80,6 +80,8 @@ export class PartitionExec {
   private part = 0;
   private rehashed = 0; // esx: hinted pages re-hashed in the current partition
   private zeroFrame = 0;
+  /** Pages this executor hashed in phase H of its last batch (the chooser's measure of the workers' share). */
+  hashedInBatch = 0;
 
   constructor(l: PartitionLayout) {
     this.b = batchViews(l.batch, l.capacity);
@@ -127,6 +129,7 @@ export class PartitionExec {
   private share(seq: number, timeoutMs: number): void {
     const ctl = this.b.ctl;
     this.seq = seq;
+    this.hashedInBatch = 0;
     this.zeroFrame = ctl[ZERO_FRAME]!;
     const n = ctl[N]!;
     const nsub = (n + SUB - 1) >>> 6;
@@ -205,6 +208,7 @@ export class PartitionExec {
       b.cls[i] = c;
     }
     if (hashed) Atomics.add(b.ctl, HASHED, hashed);
+    this.hashedInBatch += hashed;
   }
 
   /**
