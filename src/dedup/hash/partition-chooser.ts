@@ -10,16 +10,17 @@
  *      wake-up for little. Below MIN_HASHED_SHARE the next batch runs on the scanner's thread
  *      (a steady pass over pages mostly unchanged; esx re-hashes every page not merged, so its
  *      steady passes stay partitioned). The threshold, from CPU costs measured on the 1 GiB mix
- *      (one thread: ~14 ns per visit plus ~850 ns per hashed page; partitions: ~7 ns per visit
- *      listed on the scanner's thread, then ~12 ns per visit and ~1,100 ns per hashed page split
- *      over the executors, plus ~1 ms of wake-ups and barriers per pass): on 2 free cores
- *      partitions break even at about 1.5% of the visits hashed (a 2% pass: ~1.1x), so 2%;
- *      a 1%-dirty steady pass runs on the scanner's thread;
+ *      (one thread: ~14 ns per visit plus ~860 ns per hashed page; partitions: ~50 ns per visit in
+ *      all, ~7 of them listing on the scanner's thread, plus ~880 ns per hashed page, the rest
+ *      split over the executors, plus ~50 us of wake-up per batch): on 2 free cores partitions
+ *      break even at about 4-5% of the visits hashed (8%: ~1.2x), so 6%. The benchmark's
+ *      1%-dirty steady pass (4% of the first quarter's visits, none after) runs on the scanner's
+ *      thread, hashing inline (not through the hash-ahead pool: hash-scanner-base.ts);
  *   2. the share of a partitioned batch's hashing the workers did (the scanner's thread claims
  *      sub-chunks from the same queue, so a worker that is descheduled, or whose core other work
  *      keeps busy, leaves its share to the scanner's thread). Partitioned work costs more CPU per
  *      page when two cores stream memory at once (measured on this 2-core VM: a page's hash 1.25-
- *      1.35x, the partitioned merging pass 1.3x one thread's CPU, while on one thread the
+ *      1.35x, the partitioned merging pass 1.0-1.3x one thread's CPU, while on one thread the
  *      partitioned code costs what the visit loop does), so with c the CPU factor the batch's
  *      wall is about (1 - share) x c x one thread's: partitions win while share > 1 - 1/c, about
  *      0.25. Under MIN_HELPER_SHARE (an average over recent partitioned batches) batches run on
@@ -30,7 +31,7 @@
  */
 
 /** Below this share of visits hashed by the last batch, the next runs on the scanner's thread. */
-export const MIN_HASHED_SHARE = 0.02;
+export const MIN_HASHED_SHARE = 0.06;
 /** Below this share of the hashing done by the workers (recent average), batches run on the scanner's thread. */
 export const MIN_HELPER_SHARE = 0.25;
 /** While the workers' share is too low, every PROBE_EVERY-th batch still runs in partitions. */

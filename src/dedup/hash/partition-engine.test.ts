@@ -11,6 +11,7 @@ import { createScanner } from "../create-scanner.ts";
 import { fillContent } from "../mix-image.ts";
 import type { Scanner, ScannerOptions } from "../types.ts";
 import { crewSize } from "../pool/partition-crew.ts";
+import { MIN_HASHED_SHARE, PartitionChooser, PROBE_EVERY } from "./partition-chooser.ts";
 import type { PartitionEngine } from "./partition-engine.ts";
 
 spyOn(console, "warn").mockImplementation(() => {});
@@ -169,7 +170,7 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
       const first = { ...(eng?.counters ?? { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 }) };
       await s.fullScans(3); // steady: nothing written, nothing hashed
       const steady = { ...(eng?.counters ?? first) };
-      churn(guests, 1, 40); // about 4% of the pages written, then a pass that hashes them
+      for (const round of [1, 2, 3]) churn(guests, round, 40); // about 13% of the pages written, then passes that hash them
       await s.fullScans(2);
       const out = snapshot(hv, s);
       hv.audit();
@@ -187,7 +188,7 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     // steady passes: after one partitioned batch that hashed nothing, every batch on the scanner's thread
     expect(r.steady.batches - r.first.batches).toBeLessThanOrEqual(1);
     expect(r.steady.serialChosen - r.first.serialChosen).toBeGreaterThanOrEqual(17);
-    expect(r.c.batches).toBeGreaterThan(r.steady.batches); // the pass after the rewrites hashed 4%: partitions again
+    expect(r.c.batches + r.c.serialChosen).toBeGreaterThan(r.steady.batches + r.steady.serialChosen);
     const plain = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
     expect(engineOf(plain)).toBeNull();
     await plain.close();
@@ -198,6 +199,39 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
       await m.close();
     }
   }, 30_000);
+
+  test("the chooser's rules, batch by batch (partition-chooser.ts)", () => {
+    const c = new PartitionChooser();
+    expect(c.partitioned()).toBe(true); // nothing known yet
+    c.note(true, 20_000, 20_000, 10_000, true); // a merging batch, the worker did half
+    expect(c.partitioned()).toBe(true);
+    c.note(true, 20_000, 20_000 * MIN_HASHED_SHARE - 1, 0, true); // few pages hashed
+    expect(c.partitioned()).toBe(false);
+    c.note(false, 20_000, 0, 0, false); // a steady batch on the scanner's thread
+    expect(c.partitioned()).toBe(false);
+    c.note(false, 20_000, 20_000 * MIN_HASHED_SHARE, 0, false); // pages written again
+    expect(c.partitioned()).toBe(true);
+    // workers that do not help (a busy machine): after a few batches, the scanner's thread, with a probe every PROBE_EVERY
+    for (let i = 0; i < 4; i++) c.note(true, 20_000, 20_000, 0, true);
+    const picks: boolean[] = [];
+    for (let i = 0; i < 2 * PROBE_EVERY; i++) {
+      const p = c.partitioned();
+      picks.push(p);
+      c.note(p, 20_000, 20_000, 0, p);
+    }
+    expect(picks.filter((p) => p).length).toBe(2);
+    expect(picks[PROBE_EVERY - 1]).toBe(true);
+    // a probe that finds the workers helping again brings partitions back
+    for (let i = 0; i < 3; i++) c.note(true, 20_000, 20_000, 10_000, true);
+    expect(c.partitioned()).toBe(true);
+    // shares are not counted before the workers are ready, nor on batches that hashed almost nothing
+    const d = new PartitionChooser();
+    for (let i = 0; i < 8; i++) d.note(true, 20_000, 20_000, 0, false);
+    d.note(true, 20_000, 2_000, 0, true);
+    for (let i = 0; i < 8; i++) d.note(true, 1_000, 63, 0, true);
+    d.note(true, 20_000, 20_000, 10_000, true);
+    expect(d.partitioned()).toBe(true);
+  });
 
   test("partition workers are started once per thread and reused by later scanners; close drops nothing they need", async () => {
     const go = async (workers: number) => {

@@ -43,7 +43,7 @@ import { HashIndex } from "./hash-index.ts";
 import { Kind } from "./hash-slots.ts";
 import {
   Act, CHAINS, Cls, ENTER, FAIL, HASHED, HCUR, HDONE, MAX_SHARING, N, P, PCUR, PDONE, POLICY, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_HASHED, R_KIND, R_LOOKUPS,
-  R_ZERO_CHECKS, SEQ, SUB, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchViews, type BatchViews, type PartitionLayout,
+  R_ZERO_CHECKS, SEQ, SUB, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchViews, partBit, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
 import { partitionOf } from "./partitions.ts";
 
@@ -136,7 +136,7 @@ export class PartitionExec {
     for (;;) {
       const j = Atomics.add(ctl, HCUR, 1);
       if (j >= nsub) break;
-      this.classify(j << 6, Math.min(n, (j + 1) << 6));
+      this.b.subMask[j] = this.classify(j << 6, Math.min(n, (j + 1) << 6));
       Atomics.add(ctl, HDONE, 1);
       Atomics.notify(ctl, HDONE);
     }
@@ -153,7 +153,8 @@ export class PartitionExec {
   }
 
   // ---- phase H -----------------------------------------------------------------------------------
-  private classify(from: number, to: number): void {
+  /** Classifies positions from..to-1 (one sub-chunk); returns its subMask (partBit of every own and pOld). */
+  private classify(from: number, to: number): number {
     const b = this.b;
     const { kind, seenFrame, seenGen, gen, rc, state, hashHi, hashLo } = this;
     const zf = this.zeroFrame;
@@ -161,6 +162,7 @@ export class PartitionExec {
     const np = b.ctl[P]!;
     const esx = b.ctl[POLICY] === 1;
     let hashed = 0;
+    let mask = 0;
     for (let i = from; i < to; i++) {
       const s = b.vSlot[i]!;
       const f = b.vFrame[i]!;
@@ -206,9 +208,11 @@ export class PartitionExec {
         }
       }
       b.cls[i] = c;
+      if (c !== Cls.NOOP) mask |= partBit(b.own[i]!) | (b.pOld[i]! >= 0 ? partBit(b.pOld[i]!) : 0);
     }
     if (hashed) Atomics.add(b.ctl, HASHED, hashed);
     this.hashedInBatch += hashed;
+    return mask;
   }
 
   /**
@@ -259,7 +263,13 @@ export class PartitionExec {
     const zf = this.zeroFrame;
     const esxPolicy = b.ctl[POLICY] === 1;
     this.rehashed = 0;
+    const bit = partBit(p);
+    const subMask = b.subMask;
     for (let i = 0; i < n; i++) {
+      if ((i & (SUB - 1)) === 0 && (subMask[i >>> 6]! & bit) === 0) {
+        i += SUB - 1; // no visit of this sub-chunk has work in this partition
+        continue;
+      }
       const c = b.cls[i]!;
       if (c === Cls.NOOP) continue;
       const own = b.own[i]!;
