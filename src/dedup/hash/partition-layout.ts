@@ -96,10 +96,15 @@ export interface BatchViews {
   subMask: Int32Array;
 }
 
+/** Arrays start on cache-line boundaries: a phase-H sub-chunk (SUB positions) then covers whole
+ * lines of every per-position array, so two executors classifying neighbouring sub-chunks never
+ * write the same line (no false sharing between them). */
+const LINE = 64;
+
 /** Bytes: control words, results, per position 14 four-byte arrays, 2 two-byte, 4 one-byte, and
- * per sub-chunk one four-byte mask (each array rounded up to 8 bytes). */
+ * per sub-chunk one four-byte mask (each array rounded up to a cache line). */
 export function batchBytes(capacity: number): number {
-  return CTL_WORDS * 4 + MAX_PARTITIONS * RES_STRIDE * 8 + capacity * (14 * 4 + 2 * 2 + 4) + 4 * subChunks(capacity) + 32 * 8;
+  return CTL_WORDS * 4 + MAX_PARTITIONS * RES_STRIDE * 8 + capacity * (14 * 4 + 2 * 2 + 4) + 4 * subChunks(capacity) + 24 * LINE;
 }
 
 function subChunks(capacity: number): number {
@@ -115,7 +120,7 @@ export function batchViews(sab: SharedArrayBuffer, capacity: number): BatchViews
   let o = 0;
   const take = <T>(make: (o: number) => T, bytes: number): T => {
     const v = make(o);
-    o += Math.ceil(bytes / 8) * 8;
+    o += Math.ceil(bytes / LINE) * LINE;
     return v;
   };
   const c = capacity;
