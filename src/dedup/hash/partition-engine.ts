@@ -136,10 +136,11 @@ export class PartitionEngine {
     return this.chooser.partitioned();
   }
 
-  /** Records a batch run on the scanner's thread: `visits` visits, `hashed` pages hashed. */
-  noteSerial(visits: number, hashed: number): void {
+  /** Records a batch run on the scanner's thread: `visits` visits, `hashed` pages hashed;
+   * `declined`: one run() declined (counted as failed), not one the chooser gave it. */
+  noteSerial(visits: number, hashed: number, declined = false): void {
     this.chooser.note(false, visits, hashed, 0, false);
-    this.counters.serialChosen++;
+    if (!declined) this.counters.serialChosen++;
   }
 
   /** Spawns the workers now and resolves when each has started (they start at the first batch otherwise). */

@@ -136,7 +136,8 @@ export class PartitionExec {
     for (;;) {
       const j = Atomics.add(ctl, HCUR, 1);
       if (j >= nsub) break;
-      this.b.subMask[j] = this.classify(j << 6, Math.min(n, (j + 1) << 6));
+      // once a visit failed the batch (it will run on the scanner's thread) the rest is not classified
+      if (Atomics.load(ctl, FAIL) === 0) this.b.subMask[j] = this.classify(j << 6, Math.min(n, (j + 1) << 6));
       Atomics.add(ctl, HDONE, 1);
       Atomics.notify(ctl, HDONE);
     }
