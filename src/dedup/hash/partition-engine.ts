@@ -146,6 +146,10 @@ export class PartitionEngine {
   /** Spawns the workers now and resolves when each has started (they start at the first batch otherwise). */
   async started(): Promise<void> {
     if (this.workers.length === 0 && this.nWorkers > 0 && !this.closed) this.spawn();
+    // each executor builds its views of guest memory, its comparer and frame overlay now (a
+    // layout without a batch: seq 0), not inside the first batch; later layouts keep them
+    const layout = this.closed ? undefined : this.currentLayout();
+    if (layout) for (const w of this.workers) w.postMessage({ engine: this.crewId, seq: 0, layout, timeoutMs: this.timeoutMs });
     await Promise.all(this.ready);
   }
 
@@ -218,7 +222,7 @@ export class PartitionEngine {
         return { keyHi: buf(st.keyHi), keyLo: buf(st.keyLo), frame: buf(st.frame), gen: buf(st.gen), aux: buf(st.aux), header: buf(st.header), bits: st.bits };
       }),
     };
-    this.exec = new PartitionExec(this.layout);
+    this.exec = new PartitionExec(this.layout, this.exec ?? undefined);
     return this.layout;
   }
 

@@ -69,7 +69,8 @@ export class PartitionExec {
   private readonly visitPos: Int32Array;
   private readonly parts: HashIndex[];
   private readonly cmp: FrameComparer;
-  private readonly work: ScannerWork = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
+  private readonly work: ScannerWork;
+  private readonly memoryKey: readonly SharedArrayBuffer[]; // the segments and frameWriteGen these views are of
   // overlay of the frames this executor's partitions merged in the current batch
   private readonly ovSeq: Int32Array;
   private readonly ovRc: Int32Array;
@@ -83,11 +84,19 @@ export class PartitionExec {
   /** Pages this executor hashed in phase H of its last batch (the chooser's measure of the workers' share). */
   hashedInBatch = 0;
 
-  constructor(l: PartitionLayout) {
+  /**
+   * The executor of layout `l`. `prev`: this thread's executor of the engine's previous layout
+   * (a table or the batch buffer grew): its views of guest memory, its comparer and its frame
+   * overlay (arrays of the frame count, the costly part) are kept when the memory is the same.
+   */
+  constructor(l: PartitionLayout, prev?: PartitionExec) {
     this.b = batchViews(l.batch, l.capacity);
-    this.segs = l.segments.map((s) => new Uint8Array(s));
-    this.bufs = l.segments.map((s) => Buffer.from(s));
-    this.gen = new Uint32Array(l.writeGen);
+    const key = [...l.segments, l.writeGen];
+    const same = prev !== undefined && prev.memoryKey.length === key.length && prev.memoryKey.every((x, i) => x === key[i]);
+    this.memoryKey = key;
+    this.segs = same ? prev.segs : l.segments.map((s) => new Uint8Array(s));
+    this.bufs = same ? prev.bufs : l.segments.map((s) => Buffer.from(s));
+    this.gen = same ? prev.gen : new Uint32Array(l.writeGen);
     this.rc = new Uint32Array(l.refcount);
     this.state = new Uint8Array(l.state);
     this.sf = new Int32Array(l.slotFrame);
@@ -106,6 +115,15 @@ export class PartitionExec {
         gen: new Uint32Array(p.gen), aux: new Int32Array(p.aux), header: new Int32Array(p.header), bits: p.bits,
       }),
     );
+    if (same) {
+      this.work = prev.work;
+      this.cmp = prev.cmp;
+      this.ovSeq = prev.ovSeq;
+      this.ovRc = prev.ovRc;
+      this.ovState = prev.ovState;
+      return;
+    }
+    this.work = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
     const memory = { segments: this.segs, frameWriteGen: this.gen, frames: l.frames } as unknown as MachineMemory;
     this.cmp = new FrameComparer(memory, this.work);
     this.ovSeq = new Int32Array(l.frames + 1);

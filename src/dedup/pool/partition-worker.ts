@@ -2,7 +2,8 @@
  * A partition worker (issue 13, part 3), shared by the engines of its thread (partition-crew.ts):
  * one message per partitioned batch,
  *   { engine, seq, layout?: PartitionLayout, timeoutMs }
- * (the layout only when a shared buffer of that engine changed), runs this thread's share of the batch
+ * (the layout only when a shared buffer of that engine changed; seq 0: only a layout, sent by
+ * engine.started() so the executor is built before the first batch), runs this thread's share of the batch
  * (PartitionExec.run: phase H sub-chunks, then whole partitions; see hash/partition-exec.ts), or
  * nothing when the owner closed that batch already (it finished without this worker). It posts "ready" once
  * at start, after its warm-up; { engine, close } drops that engine's executor (partition-warmup.ts: the batch code compiled before the first real batch). The handler is installed synchronously at module start (Bun drops earlier messages).
@@ -22,8 +23,8 @@ self.onmessage = (e: MessageEvent<{ engine: number; seq: number; layout?: Partit
     execs.delete(m.engine);
     return;
   }
-  if (m.layout) execs.set(m.engine, new PartitionExec(m.layout));
-  execs.get(m.engine)?.run(m.seq, m.timeoutMs);
+  if (m.layout) execs.set(m.engine, new PartitionExec(m.layout, execs.get(m.engine)));
+  if (m.seq > 0) execs.get(m.engine)?.run(m.seq, m.timeoutMs); // seq 0: a layout sent ahead of the first batch
 };
 
 await warmUpPartitions();
