@@ -17,6 +17,11 @@
  *      wakes: the owner never waits for a wake-up), then applies the actions in
  *      position order (hv.mapZeroByHandle / hv.shareByHandle, MergedFrames notes, merges) and adds
  *      the partitions' counts (lookups, compares, compareBytes, zeroChecks, kind deltas).
+ * Workers and choice. The workers are this thread's partition crew (dedup/pool/partition-crew.ts:
+ * started once, warmed up, shared by every engine, kept after close()); started() also sends them
+ * a first layout, so every executor's views of guest memory exist before the first batch. Which
+ * batches run here at all is the chooser's (partition-chooser.ts) and the scanner's
+ * (partitioned-scanner.ts) decision, from counts of pages hashed and of the workers' share.
  * Faults. A worker that dies between batches costs nothing (the others and the owner do its share).
  * One that dies in the middle of a partition leaves it half-decided: there is no undo, so the owner
  * stops waiting after timeoutMs and throws (the scanner's state is then unusable: close it).
@@ -36,7 +41,6 @@ import {
   Act, CHAINS, ENTER, FAIL, HASHED, HCUR, HDONE, MAX_PARTITIONS, MAX_SHARING, N, P, PCUR, PDONE, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_KIND,
   R_HASHED, R_LOOKUPS, R_ZERO_CHECKS, SEQ, POLICY, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchBytes, batchViews, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
-
 
 /**
  * Below this many pages a batch runs on the scanner's thread with the hash-ahead pool. Measured
@@ -63,7 +67,7 @@ export interface EngineCounters {
   /** Batches of at least minBatch pages the scanner ran on its own thread because the chooser
    * (partition-chooser.ts) picked it (few pages to hash, or workers not helping). */
   serialChosen: number;
-  /** Batches phase H failed (run on the scanner's thread instead). */
+  /** Batches phase H failed (declined: run on the scanner's thread instead). */
   failed: number;
   /** Pages hashed in partitioned batches (phase H, and esx's hint re-hashes; the scanner adds
    * them to work().pagesHashed). */
