@@ -1,8 +1,9 @@
 /**
  * Which way the next batch of a hash policy runs (issue 13, part 3): in partitions on the workers
  * and the scanner's thread (partition-engine.ts), or on the scanner's thread alone. Both give the
- * same results, so the choice only follows cost. It is made from two counts of earlier batches,
- * not from wall times (which compare different kinds of batches and move with the machine's load):
+ * same results, so the choice only follows cost. It is made from counts of earlier batches, not
+ * from their wall times (which compare different kinds of batches and move with the machine's
+ * load), and from the one wall time that says workers are absent, the scanner's thread waiting:
  *
  *   1. the share of visits the last batch hashed (either way: phase H's hashes, or the scanner's
  *      hasher). Partitions pay per hashed page (a page's hash and compare are the work that is
@@ -18,7 +19,10 @@
  *      thread, hashing inline (not through the hash-ahead pool: hash-scanner-base.ts);
  *   2. the share of a partitioned batch's hashing the workers did (the scanner's thread claims
  *      sub-chunks from the same queue, so a worker that is descheduled, or whose core other work
- *      keeps busy, leaves its share to the scanner's thread). Partitioned work costs more CPU per
+ *      keeps busy, leaves its share to the scanner's thread; a worker descheduled while it holds
+ *      a partition makes the scanner's thread wait instead, so a batch in which that thread
+ *      waited more than MAX_WAITED_SHARE of its wall time counts as share 0: measured healthy
+ *      batches wait under 1%). Partitioned work costs more CPU per
  *      page when two cores stream memory at once (measured on this 2-core VM: a page's hash 1.25-
  *      1.35x, the partitioned merging pass 1.0-1.3x one thread's CPU, while on one thread the
  *      partitioned code costs what the visit loop does), so with c the CPU factor the batch's
@@ -34,6 +38,9 @@
 export const MIN_HASHED_SHARE = 0.06;
 /** Below this share of the hashing done by the workers (recent average), batches run on the scanner's thread. */
 export const MIN_HELPER_SHARE = 0.25;
+/** A batch in which the scanner's thread waited for the workers more than this share of its wall
+ * time counts as one they did not help (a worker descheduled while it held a partition). */
+export const MAX_WAITED_SHARE = 0.25;
 /** While the workers' share is too low, every PROBE_EVERY-th batch still runs in partitions. */
 export const PROBE_EVERY = 16;
 
@@ -50,12 +57,13 @@ export class PartitionChooser {
   }
 
   /** A batch of `visits` visits hashed `hashed` pages; partitioned: `helped` of them on the workers
-   * (counted only when `workersReady`). */
-  note(partitioned: boolean, visits: number, hashed: number, helped: number, workersReady: boolean): void {
+   * (counted only when `workersReady`), and the scanner's thread spent the share `waited` of the
+   * batch's wall time waiting for them. */
+  note(partitioned: boolean, visits: number, hashed: number, helped: number, workersReady: boolean, waited = 0): void {
     if (visits === 0) return;
     this.hashedShare = hashed / visits;
     if (!partitioned || !workersReady || hashed < 64) return;
-    const share = helped / hashed;
+    const share = waited > MAX_WAITED_SHARE ? 0 : helped / hashed;
     this.helperShare = 0.6 * this.helperShare + 0.4 * share;
     if (this.helperShare >= MIN_HELPER_SHARE) this.lowHelpBatches = 0;
   }

@@ -11,7 +11,7 @@ import { createScanner } from "../create-scanner.ts";
 import { fillContent } from "../mix-image.ts";
 import type { Scanner, ScannerOptions } from "../types.ts";
 import { crewSize } from "../pool/partition-crew.ts";
-import { MIN_HASHED_SHARE, PartitionChooser, PROBE_EVERY } from "./partition-chooser.ts";
+import { MAX_WAITED_SHARE, MIN_HASHED_SHARE, PartitionChooser, PROBE_EVERY } from "./partition-chooser.ts";
 import type { PartitionEngine } from "./partition-engine.ts";
 
 spyOn(console, "warn").mockImplementation(() => {});
@@ -230,6 +230,11 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     d.note(true, 20_000, 2_000, 0, true);
     for (let i = 0; i < 8; i++) d.note(true, 1_000, 63, 0, true);
     d.note(true, 20_000, 20_000, 10_000, true);
+    expect(d.partitioned()).toBe(true);
+    // the workers did half, but the scanner's thread waited for them most of the time: no help
+    for (let i = 0; i < 3; i++) d.note(true, 20_000, 20_000, 10_000, true, MAX_WAITED_SHARE + 0.1);
+    expect(d.partitioned()).toBe(false);
+    for (let i = 0; i < 3; i++) d.note(true, 20_000, 20_000, 10_000, true, MAX_WAITED_SHARE - 0.1);
     expect(d.partitioned()).toBe(true);
   });
 

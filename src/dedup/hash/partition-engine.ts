@@ -185,12 +185,18 @@ export class PartitionEngine {
     ctl[ZERO_FRAME] = this.hv.zeroFrame;
     ctl[POLICY] = params.esx ? 1 : 0;
     Atomics.store(ctl, SEQ, this.seq);
+    let waited = 0;
     for (const w of this.workers) w.postMessage({ engine: this.crewId, seq: this.seq, layout, timeoutMs: this.timeoutMs });
     try {
+      const t0 = Bun.nanoseconds();
       this.exec!.run(this.seq, this.timeoutMs);
+      const t1 = Bun.nanoseconds();
       if (Atomics.load(ctl, FAIL) === 0) waitFor(ctl, PDONE, this.parts.length, this.timeoutMs);
       Atomics.store(ctl, SEQ, 0); // closed: a worker that comes late leaves at once
       waitZero(ctl, ENTER, this.timeoutMs); // and none is still inside
+      const t2 = Bun.nanoseconds();
+      // the share of this batch the scanner's thread spent waiting for other executors (a worker descheduled inside a partition)
+      waited = t2 > t0 ? (this.exec!.waitedNs + (t2 - t1)) / (t2 - t0) : 0;
     } catch (e) {
       this.closed = true;
       throw new VmdedupError(`partitioned batch failed: ${(e as Error).message}; the scanner's state is lost, close it`);
@@ -202,7 +208,7 @@ export class PartitionEngine {
     this.apply(n);
     this.counters.batches++;
     const hashed = ctl[HASHED]!;
-    this.chooser.note(true, n, hashed, hashed - this.exec!.hashedInBatch, this.readyWorkers >= this.workers.length && this.workers.length > 0);
+    this.chooser.note(true, n, hashed, hashed - this.exec!.hashedInBatch, this.readyWorkers >= this.workers.length && this.workers.length > 0, waited);
     return true;
   }
 

@@ -83,6 +83,8 @@ export class PartitionExec {
   private zeroFrame = 0;
   /** Pages this executor hashed in phase H of its last batch (the chooser's measure of the workers' share). */
   hashedInBatch = 0;
+  /** Wall ns this executor waited at the phase H barrier in its last batch (for another executor's sub-chunks). */
+  waitedNs = 0;
 
   /**
    * The executor of layout `l`. `prev`: this thread's executor of the engine's previous layout
@@ -148,6 +150,7 @@ export class PartitionExec {
     const ctl = this.b.ctl;
     this.seq = seq;
     this.hashedInBatch = 0;
+    this.waitedNs = 0;
     this.zeroFrame = ctl[ZERO_FRAME]!;
     const n = ctl[N]!;
     const nsub = (n + SUB - 1) >>> 6;
@@ -159,7 +162,9 @@ export class PartitionExec {
       Atomics.add(ctl, HDONE, 1);
       Atomics.notify(ctl, HDONE);
     }
+    const w0 = Bun.nanoseconds();
     waitFor(ctl, HDONE, nsub, timeoutMs);
+    this.waitedNs = Bun.nanoseconds() - w0;
     if (Atomics.load(ctl, FAIL) !== 0) return;
     const parts = ctl[P]!;
     for (;;) {
