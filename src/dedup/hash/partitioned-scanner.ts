@@ -10,7 +10,10 @@
  *   - a listed batch whose sample (every SAMPLE_EVERY-th visit asked the policy's hash-ahead
  *     filter) says it would hash fewer than MIN_HASHED_SHARE of its visits: the chooser's count is
  *     one batch late, so a steady pass's first batch after a merging pass would otherwise run in
- *     partitions for little (measured: that one batch cost the 1 GiB mix's 1%-dirty pass 20%);
+ *     partitions for little (measured: that one batch cost the 1 GiB mix's 1%-dirty pass 20%).
+ *     The sample is looked at after the first PROBE_VISITS visits too: when they would hash few,
+ *     they are visited and the rest of the batch runs through ScannerBase.scanBatch unlisted
+ *     (listing it all first cost that pass another 3%);
  *   - a batch the engine declines (FAIL: a visit outside what partitions decide exactly).
  * Listing cannot change the order (next() depends on registration and population only, which
  * merges never change), and visiting the listed pages is visiting them in the same order.
@@ -21,9 +24,12 @@ import type { ScannerWork } from "../types.ts";
 import { HashScannerBase } from "./hash-scanner-base.ts";
 import { MIN_HASHED_SHARE } from "./partition-chooser.ts";
 import { PartitionEngine } from "./partition-engine.ts";
+import type { BatchViews } from "./partition-layout.ts";
 
 /** A partitioned batch's listing asks the policy's hash-ahead filter about every SAMPLE_EVERY-th visit. */
 const SAMPLE_EVERY = 16;
+/** After this many listed visits the sample decides whether the rest of the batch is listed at all. */
+const PROBE_VISITS = 2048;
 
 export abstract class PartitionedHashScanner extends HashScannerBase {
   /** The hasher of the batches the engine's chooser gives to this thread (counted in work()). */
@@ -54,46 +60,62 @@ export abstract class PartitionedHashScanner extends HashScannerBase {
     if (!eng || pages < eng.minBatch) return super.scanBatch(pages);
     if (!eng.choosePartitioned()) return this.inlineBatch(eng, () => super.scanBatch(pages), false);
     const b = eng.begin(pages);
+    const sf = this.hv.pageTable.slotFrame;
+    this.sampledHashes = 0;
+    this.listedPassEnd = false;
+    let n = this.listVisits(eng, b, 0, Math.min(pages, PROBE_VISITS));
+    const visitListed = (): number => {
+      for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
+      return n;
+    };
+    const few = (): boolean => eng.adaptive && this.sampledHashes * SAMPLE_EVERY < MIN_HASHED_SHARE * n;
+    // the first PROBE_VISITS visits would hash few: visit them here, then the rest of the batch as without workers
+    if (!this.listedPassEnd && n < pages && few()) return this.inlineBatch(eng, () => visitListed() + super.scanBatch(pages - n), false);
+    if (!this.listedPassEnd) n = this.listVisits(eng, b, n, pages);
+    const passEnded = this.listedPassEnd;
+    const o = this.options;
+    const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
+    if (few()) this.inlineBatch(eng, visitListed, false); // few to hash
+    else if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) this.inlineBatch(eng, visitListed, true); // declined
+    if (passEnded) {
+      this.onPassEnd();
+      this.fullScanCount++;
+    }
+    return n;
+  }
+
+  private sampledHashes = 0; // of the batch being listed: sampled visits that would hash
+  private listedPassEnd = false; // the listing reached the end of the pass
+
+  /** Lists visits from..limit-1 of the batch into b (the one-thread loop's walk); returns the count listed. */
+  private listVisits(eng: PartitionEngine, b: BatchViews, from: number, limit: number): number {
     const seq = eng.batchSeq;
     const vs = eng.visitSeq;
     const vp = eng.visitPos;
     const sf = this.hv.pageTable.slotFrame;
     const order = this.order;
-    let n = 0;
-    let passEnded = false;
-    // every SAMPLE_EVERY-th listed visit: would it hash? (see the file comment)
-    const filter = this.hashAhead;
-    let sampledHashes = 0;
-    while (n < pages) {
+    const filter = this.hashAhead; // every SAMPLE_EVERY-th listed visit: would it hash? (see the file comment)
+    let sampled = 0;
+    let n = from;
+    while (n < limit) {
       if (!order.inPass) {
         order.begin(this.fullScanCount);
         this.onPassStart();
       }
       const slot = order.next();
       if (slot < 0) {
-        passEnded = true;
+        this.listedPassEnd = true;
         break;
       }
       this.pagesScanned++;
       b.vSlot[n] = slot;
       b.vFrame[n] = sf[slot]!;
-      if ((n & (SAMPLE_EVERY - 1)) === 0 && filter.wouldHash(slot, sf[slot]!)) sampledHashes++;
+      if ((n & (SAMPLE_EVERY - 1)) === 0 && filter.wouldHash(slot, sf[slot]!)) sampled++;
       vs[slot] = seq;
       vp[slot] = n;
       n++;
     }
-    const o = this.options;
-    const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
-    const visitListed = (): number => {
-      for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
-      return n;
-    };
-    if (eng.adaptive && sampledHashes * SAMPLE_EVERY < MIN_HASHED_SHARE * n) this.inlineBatch(eng, visitListed, false); // few to hash
-    else if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) this.inlineBatch(eng, visitListed, true); // declined
-    if (passEnded) {
-      this.onPassEnd();
-      this.fullScanCount++;
-    }
+    this.sampledHashes += sampled;
     return n;
   }
 
