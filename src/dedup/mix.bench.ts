@@ -36,10 +36,10 @@ function cpuMs(): number {
 }
 
 const rows: Record<string, unknown>[] = [];
-// warm-up (not recorded): every policy's whole sequence once on a 16,384-page mix, so that no
+// warm-up (not recorded): every policy's whole sequence once on a 65,536-page mix, so that no
 // measured pass pays the JIT's first compile of a code path (the serial hashing path, say, is
 // first run by a partitioned scanner in its 1%-dirty pass)
-for (const policy of values.policies!.split(",") as Policy[]) await measure(policy, 16_384);
+for (const policy of values.policies!.split(",") as Policy[]) await measure(policy, 65_536);
 for (const policy of values.policies!.split(",") as Policy[]) {
   const row = await measure(policy, PAGES);
   rows.push(row);
