@@ -66,7 +66,7 @@ export abstract class ScannerBase implements Scanner {
   protected readonly cmp: FrameComparer;
   protected readonly registration: Registration;
   protected readonly order: VisitOrder;
-  private readonly hashAhead: HashAheadFilter;
+  protected readonly hashAhead: HashAheadFilter;
   private runMode: RunMode = 1;
   /** Guests (by id) already seen by sync(): new ones past it get registered under mergeAny. */
   protected knownGuests = 0;

@@ -29,7 +29,7 @@
  * (EsxHashAhead) decide by.
  */
 import { FrameState, type Hypervisor, type MachineMemory } from "../../hypervisor/index.ts";
-import { HashScannerBase } from "../hash/hash-scanner-base.ts";
+import { PartitionedHashScanner } from "../hash/partitioned-scanner.ts";
 import type { HashIndex } from "../hash/hash-index.ts";
 import { Kind, type HashSlots } from "../hash/hash-slots.ts";
 import type { ScannerParts } from "../scanner-base.ts";
@@ -58,7 +58,7 @@ export class EsxHashAhead implements HashAheadFilter {
   }
 }
 
-export class EsxScanner extends HashScannerBase {
+export class EsxScanner extends PartitionedHashScanner {
   readonly policy = "esx" as const;
 
   constructor(

@@ -38,7 +38,8 @@
  * Partitions and workers (issue 13, part 3). The index is split by fingerprint into partitions
  * (partitions.ts; one without workers): a fingerprint's entries all live in one partition and are
  * met in insertion order in any table, so the split changes no decision. With workers, a batch of
- * at least MIN_PARTITIONED_BATCH pages (partition-engine.ts) is listed, then decided partition by partition on the
+ * at least MIN_PARTITIONED_BATCH pages (partition-engine.ts) is listed (partitioned-scanner.ts, the
+ * batch loop of both policies), then decided partition by partition on the
  * workers and this thread (partition-exec.ts mirrors visit() and process() per partition), and
  * the merges are applied here by handle in visit order (partition-engine.ts): the same merges,
  * counters and mappings as one thread, for any worker count. A batch outside what partitions
@@ -50,10 +51,6 @@
  * mappings (pagesSharing), so CoW breaks show up immediately. Slots this scanner mapped to the
  * zero frame are on a second list and count while they still map it (zeroPages). Both lists:
  * merged-frames.ts. audit(): hash-audit.ts.
- *
- * Size: about 440 lines, over the ~400 guideline since mitigations and the partition engine
- * hooked in; the next split moves the partitioned batch loop (scanBatch with an engine) into
- * partition-engine.ts.
  */
 import { BusyError, FrameState, ZERO_PAGE } from "../../hypervisor/index.ts";
 import { splitHash, ZERO_PAGE_HASH } from "../fingerprint.ts";
@@ -64,7 +61,6 @@ import { HashIndex } from "./hash-index.ts";
 import { partitionCount, partitionOf } from "./partitions.ts";
 import { Kind, type HashSlots } from "./hash-slots.ts";
 import { MergedFrames } from "./merged-frames.ts";
-import { PartitionEngine } from "./partition-engine.ts";
 
 export { Kind } from "./hash-slots.ts";
 
@@ -76,6 +72,7 @@ const PAGE = 4096;
  *   per machine frame (merged-frame list marks): listed 1 + merge generation 4 + group 4 = 9.
  */
 export const BYTES_PER_TRACKED_PAGE = 18 + 40 + 9;
+
 
 export abstract class HashScannerBase extends ScannerBase {
   /** The index, split by fingerprint into partitions (partitionOf; one when the scanner has no
@@ -108,89 +105,6 @@ export abstract class HashScannerBase extends ScannerBase {
   protected indexFor(hi: number, lo: number): HashIndex {
     const parts = this.parts;
     return parts.length === 1 ? parts[0]! : parts[partitionOf(hi, lo, parts.length)]!;
-  }
-
-  /** Partitioned batches (vmdedup with workers; partition-engine.ts), made at the first batch. */
-  protected engine: PartitionEngine | null | undefined = undefined;
-
-  /** With workers, batches are decided in partitions by fingerprint (partition-exec.ts mirrors
-   * the policy's visit() and process() exactly, per partition); none on one thread. */
-  protected makeEngine(): PartitionEngine | null {
-    if (this.parts.length === 1) return null;
-    // partition-exec.ts mirrors visit()/process() without mitigations (salts, zero-only, the
-    // first-access watch, vusion's relocation): under any mitigation every batch runs here.
-    if (this.mitigation.kind !== "off") return null;
-    return new PartitionEngine(this.hv, this.slots, this.registration, this.parts, this.merged, this.workCounters, this.options.workers);
-  }
-
-  /** @internal The engine (tests and benchmarks), made if it was not yet. */
-  partitionEngine(): PartitionEngine | null {
-    if (this.engine === undefined) this.engine = this.makeEngine();
-    return this.engine;
-  }
-
-  /**
-   * The batch loop with a partition engine: the same walk as ScannerBase.scanBatch, but the
-   * visits are listed first, then decided in partitions and applied in order (partition-engine.ts);
-   * a batch the engine declines (FAIL), any batch below engine.minBatch pages, and a batch
-   * for which the engine measured this thread alone faster (choosePartitioned) is visited here
-   * page by page exactly as without workers. Listing cannot change the order:
-   * next() depends on registration and population only, which merges never change.
-   */
-  protected override scanBatch(pages: number): number {
-    const eng = this.partitionEngine();
-    if (!eng || pages < eng.minBatch) return super.scanBatch(pages);
-    const t0 = Bun.nanoseconds();
-    if (!eng.choosePartitioned()) {
-      const r = super.scanBatch(pages);
-      eng.note(false, Bun.nanoseconds() - t0, r);
-      return r;
-    }
-    const b = eng.begin(pages);
-    const seq = eng.batchSeq;
-    const vs = eng.visitSeq;
-    const vp = eng.visitPos;
-    const sf = this.hv.pageTable.slotFrame;
-    const order = this.order;
-    let n = 0;
-    let passEnded = false;
-    while (n < pages) {
-      if (!order.inPass) {
-        order.begin(this.fullScanCount);
-        this.onPassStart();
-      }
-      const slot = order.next();
-      if (slot < 0) {
-        passEnded = true;
-        break;
-      }
-      this.pagesScanned++;
-      b.vSlot[n] = slot;
-      b.vFrame[n] = sf[slot]!;
-      vs[slot] = seq;
-      vp[slot] = n;
-      n++;
-    }
-    const o = this.options;
-    const params = { esx: this.policy === "esx", useZeroPages: o.useZeroPages, maxPageSharing: o.maxPageSharing, zeroHi: this.zeroHi, zeroLo: this.zeroLo };
-    if (n > 0 && !eng.run(n, this.merged.chainsPossible, params)) for (let i = 0; i < n; i++) this.visit(b.vSlot[i]!, sf[b.vSlot[i]!]!);
-    else eng.note(true, Bun.nanoseconds() - t0, n);
-    if (passEnded) {
-      this.onPassEnd();
-      this.fullScanCount++;
-    }
-    return n;
-  }
-
-  override work(): ScannerWork {
-    const w = super.work();
-    if (this.engine) w.pagesHashed += this.engine.counters.pagesHashed;
-    return w;
-  }
-
-  override async close(): Promise<void> {
-    await super.close();
-    await this.engine?.close();
   }
 
   /** Whether the unshared entry at bucket `pos` of `ix` (fingerprint hi/lo) still stands for its page. */

@@ -10,6 +10,8 @@ import { Hypervisor, type Guest } from "../../hypervisor/index.ts";
 import { createScanner } from "../create-scanner.ts";
 import { fillContent } from "../mix-image.ts";
 import type { Scanner, ScannerOptions } from "../types.ts";
+import { crewSize } from "../pool/partition-crew.ts";
+import { MAX_WAITED_SHARE, MIN_HASHED_SHARE, PartitionChooser, PROBE_EVERY } from "./partition-chooser.ts";
 import type { PartitionEngine } from "./partition-engine.ts";
 
 spyOn(console, "warn").mockImplementation(() => {});
@@ -157,28 +159,142 @@ describe("partitioned batches: workers 1, 2, 4 equal workers 0", () => {
     expect(await go(2)).toEqual(ref);
   }, 30_000);
 
-  test("the chooser: partitions first, the other way on probes, results the same either way", async () => {
-    const { hv } = image(1200, 40);
-    const s = createScanner(hv, { policy: "vmdedup", workers: 1, pagesToScan: 600 });
-    const eng = engineOf(s)!;
-    eng.minBatch = 512;
-    await s.fullScans(12); // 6 batches per pass: 72 batches, 4 of them probes
-    const c = eng.counters;
-    expect(c.batches).toBeGreaterThan(0);
-    expect(c.serialChosen).toBeGreaterThanOrEqual(1 + Math.floor((72 - 3) / 16)); // the third batch and the probes at least
-    expect(c.batches + c.serialChosen + c.failed).toBe(72);
-    const ref = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
-    expect(engineOf(ref)).toBeNull();
-    await ref.close();
+  test("the chooser: merging batches in partitions, steady ones (few pages to hash) on the scanner's thread, results the same", async () => {
+    const go = async (workers: number) => {
+      const { hv, guests } = image(1200, 40);
+      const s = createScanner(hv, { policy: "vmdedup", workers, pagesToScan: 600 });
+      const eng = engineOf(s);
+      if (eng) eng.minBatch = 512;
+      await engineOf(s)?.started();
+      await s.fullScans(1); // 6 batches, every page hashed
+      const first = { ...(eng?.counters ?? { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 }) };
+      await s.fullScans(3); // steady: nothing written, nothing hashed
+      const steady = { ...(eng?.counters ?? first) };
+      for (const round of [1, 2, 3]) churn(guests, round, 40); // about 13% of the pages written, then passes that hash them
+      await s.fullScans(2);
+      const out = snapshot(hv, s);
+      hv.audit();
+      s.audit();
+      const c = { ...(eng?.counters ?? first) };
+      await s.close();
+      return { out, first, steady, c };
+    };
+    const ref = await go(0);
+    const r = await go(1);
+    expect(r.out).toBe(ref.out);
+    // the first pass: partitions (unless this busy host kept the worker from helping: then probes only)
+    expect(r.first.batches + r.first.serialChosen).toBe(6);
+    expect(r.first.batches).toBeGreaterThanOrEqual(1);
+    // steady passes: after one partitioned batch that hashed nothing, every batch on the scanner's thread
+    expect(r.steady.batches - r.first.batches).toBeLessThanOrEqual(1);
+    expect(r.steady.serialChosen - r.first.serialChosen).toBeGreaterThanOrEqual(17);
+    expect(r.c.batches + r.c.serialChosen).toBeGreaterThan(r.steady.batches + r.steady.serialChosen);
+    const plain = createScanner(new Hypervisor({ frames: 16 }), { policy: "vmdedup" }); // (no engine with workers 0)
+    expect(engineOf(plain)).toBeNull();
+    await plain.close();
     // partitions do not model mitigations: under any mitigation every batch runs on one thread
     for (const mitigation of ["salted", "zero-only", "vusion", "fixed-latency"] as const) {
       const m = createScanner(new Hypervisor({ frames: 16 }), { policy: "esx", workers: 1, mitigation });
       expect(engineOf(m)).toBeNull();
       await m.close();
     }
-    hv.audit();
-    s.audit();
-    await s.close();
+  }, 30_000);
+
+  for (const policy of ["vmdedup", "esx"] as const)
+  test(`${policy}: a batch whose first visits would hash few runs on the scanner's thread, unlisted after them; results the same`, async () => {
+    const go = async (workers: number) => {
+      const { hv, guests } = image(4000, 40);
+      const s = createScanner(hv, { policy, workers, pagesToScan: 6000 });
+      const eng = engineOf(s);
+      if (eng) eng.minBatch = 512;
+      await eng?.started();
+      const out: string[] = [];
+      for (let round = 1; round <= 3; round++) {
+        await s.fullScans(2);
+        out.push(snapshot(hv, s));
+        // rewrites in the last guest only: a batch's first visits (the first guests) hash nothing, its last ones many
+        const buf = new Uint8Array(4096);
+        const g = guests[2]!;
+        for (let gfn = round; gfn < g.pages; gfn += 3) g.write(gfn, 0, fillContent(gfn % 2 ? 1 + (gfn % 40) : 7_000_000 + 10 * gfn + round, buf));
+      }
+      await s.fullScans(2);
+      out.push(snapshot(hv, s));
+      hv.audit();
+      s.audit();
+      const c = { ...(eng?.counters ?? { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 }) };
+      await s.close();
+      return { out, c };
+    };
+    const ref = await go(0);
+    const r = await go(1);
+    expect(r.out).toEqual(ref.out);
+    if (policy === "vmdedup") expect(r.c.serialChosen).toBeGreaterThan(0); // the steady passes at least (esx re-hashes unmerged pages: its count stays high)
+  }, 30_000);
+
+  test("the chooser's rules, batch by batch (partition-chooser.ts)", () => {
+    const c = new PartitionChooser();
+    expect(c.partitioned()).toBe(true); // nothing known yet
+    c.note(true, 20_000, 20_000, 10_000, true); // a merging batch, the worker did half
+    expect(c.partitioned()).toBe(true);
+    c.note(true, 20_000, 20_000 * MIN_HASHED_SHARE - 1, 0, true); // few pages hashed
+    expect(c.partitioned()).toBe(false);
+    c.note(false, 20_000, 0, 0, false); // a steady batch on the scanner's thread
+    expect(c.partitioned()).toBe(false);
+    c.note(false, 20_000, 20_000 * MIN_HASHED_SHARE, 0, false); // pages written again
+    expect(c.partitioned()).toBe(true);
+    // workers that do not help (a busy machine): after a few batches, the scanner's thread, with a probe every PROBE_EVERY
+    for (let i = 0; i < 4; i++) c.note(true, 20_000, 20_000, 0, true);
+    const picks: boolean[] = [];
+    for (let i = 0; i < 2 * PROBE_EVERY; i++) {
+      const p = c.partitioned();
+      picks.push(p);
+      c.note(p, 20_000, 20_000, 0, p);
+    }
+    expect(picks.filter((p) => p).length).toBe(2);
+    expect(picks[PROBE_EVERY - 1]).toBe(true);
+    // a probe that finds the workers helping again brings partitions back
+    for (let i = 0; i < 3; i++) c.note(true, 20_000, 20_000, 10_000, true);
+    expect(c.partitioned()).toBe(true);
+    // shares are not counted before the workers are ready, nor on batches that hashed almost nothing
+    const d = new PartitionChooser();
+    for (let i = 0; i < 8; i++) d.note(true, 20_000, 20_000, 0, false);
+    d.note(true, 20_000, 2_000, 0, true);
+    for (let i = 0; i < 8; i++) d.note(true, 1_000, 63, 0, true);
+    d.note(true, 20_000, 20_000, 10_000, true);
+    expect(d.partitioned()).toBe(true);
+    // the workers did half, but the scanner's thread waited for them most of the time: no help
+    for (let i = 0; i < 3; i++) d.note(true, 20_000, 20_000, 10_000, true, MAX_WAITED_SHARE + 0.1);
+    expect(d.partitioned()).toBe(false);
+    for (let i = 0; i < 3; i++) d.note(true, 20_000, 20_000, 10_000, true, MAX_WAITED_SHARE - 0.1);
+    expect(d.partitioned()).toBe(true);
+  });
+
+  test("partition workers are started once per thread and reused by later scanners; close drops nothing they need", async () => {
+    const go = async (workers: number) => {
+      const { hv, guests } = image(900, 30);
+      const s = createScanner(hv, { policy: "esx", workers, pagesToScan: 1000 });
+      const eng = engineOf(s);
+      if (eng) {
+        eng.adaptive = false;
+        eng.minBatch = 512;
+      }
+      await eng?.started();
+      await s.fullScans(2);
+      churn(guests, 2, 30);
+      await s.fullScans(2);
+      hv.audit();
+      s.audit();
+      const out = snapshot(hv, s);
+      await s.close();
+      return out;
+    };
+    const ref = await go(0);
+    expect(await go(2)).toBe(ref);
+    const n = crewSize();
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(await go(2)).toBe(ref); // a new scanner, the same workers
+    expect(await go(1)).toBe(ref);
+    expect(crewSize()).toBe(n);
   }, 30_000);
 });
 

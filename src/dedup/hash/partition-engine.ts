@@ -17,6 +17,11 @@
  *      wakes: the owner never waits for a wake-up), then applies the actions in
  *      position order (hv.mapZeroByHandle / hv.shareByHandle, MergedFrames notes, merges) and adds
  *      the partitions' counts (lookups, compares, compareBytes, zeroChecks, kind deltas).
+ * Workers and choice. The workers are this thread's partition crew (dedup/pool/partition-crew.ts:
+ * started once, warmed up, shared by every engine, kept after close()); started() also sends them
+ * a first layout, so every executor's views of guest memory exist before the first batch. Which
+ * batches run here at all is the chooser's (partition-chooser.ts) and the scanner's
+ * (partitioned-scanner.ts) decision, from counts of pages hashed and of the workers' share.
  * Faults. A worker that dies between batches costs nothing (the others and the owner do its share).
  * One that dies in the middle of a partition leaves it half-decided: there is no undo, so the owner
  * stops waiting after timeoutMs and throws (the scanner's state is then unusable: close it).
@@ -29,13 +34,13 @@ import type { ScannerWork } from "../types.ts";
 import type { HashIndex } from "./hash-index.ts";
 import type { HashSlots } from "./hash-slots.ts";
 import type { MergedFrames } from "./merged-frames.ts";
+import { joinCrew, leaveCrew } from "../pool/partition-crew.ts";
+import { PartitionChooser } from "./partition-chooser.ts";
 import { PartitionExec, waitFor, waitZero } from "./partition-exec.ts";
 import {
   Act, CHAINS, ENTER, FAIL, HASHED, HCUR, HDONE, MAX_PARTITIONS, MAX_SHARING, N, P, PCUR, PDONE, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_KIND,
   R_HASHED, R_LOOKUPS, R_ZERO_CHECKS, SEQ, POLICY, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchBytes, batchViews, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
-
-const WORKER_URL = new URL("../pool/partition-worker.ts", import.meta.url).href;
 
 /**
  * Below this many pages a batch runs on the scanner's thread with the hash-ahead pool. Measured
@@ -55,16 +60,14 @@ export interface EngineParams {
   zeroLo: number;
 }
 
-/** Every PROBE_EVERY-th batch runs the way that currently looks slower, to keep its cost fresh. */
-export const PROBE_EVERY = 16;
-
 /** The engine's counters (engine.counters), since its creation. */
 export interface EngineCounters {
   /** Batches decided in partitions. */
   batches: number;
-  /** Batches the scanner ran on its own thread because that was measured faster (chooser). */
+  /** Batches of at least minBatch pages the scanner ran on its own thread because the chooser
+   * (partition-chooser.ts) picked it (few pages to hash, or workers not helping). */
   serialChosen: number;
-  /** Batches phase H failed (run on the scanner's thread instead). */
+  /** Batches phase H failed (declined: run on the scanner's thread instead). */
   failed: number;
   /** Pages hashed in partitioned batches (phase H, and esx's hint re-hashes; the scanner adds
    * them to work().pagesHashed). */
@@ -76,19 +79,20 @@ export class PartitionEngine {
   private exec: PartitionExec | null = null;
   private workers: Worker[] = [];
   private ready: Promise<void>[] = [];
+  private crewId = 0; // this engine's id in its workers (partition-crew.ts)
   private seq = 0;
   private sent: unknown[] = []; // the buffers of the last layout the workers got
   private layout: PartitionLayout | null = null;
   visitSeq = new Int32Array(new SharedArrayBuffer(0));
   visitPos = new Int32Array(new SharedArrayBuffer(0));
   readonly counters: EngineCounters = { batches: 0, serialChosen: 0, failed: 0, pagesHashed: 0 };
-  /** Measured wall ns per visit of recent partitioned and one-thread batches (0: none yet). */
-  private nsPartitioned = 0;
-  private nsSerial = 0;
-  private choices = 0;
-  private warmedUp = 0;
+  private readonly chooser = new PartitionChooser();
+  private readyWorkers = 0;
   /** false: every batch of minBatch pages or more runs in partitions (tests). */
   adaptive = true;
+  /** false: the engine starts no workers; the scanner's thread runs every partition (a partition
+   * worker's own warm-up, dedup/pool/partition-warmup.ts). */
+  spawnWorkers = true;
   /** Batches of fewer pages run on the scanner's thread (MIN_PARTITIONED_BATCH; tests lower it). */
   minBatch = MIN_PARTITIONED_BATCH;
   private closed = false;
@@ -129,52 +133,37 @@ export class PartitionEngine {
     return this.seq;
   }
 
-  /**
-   * Whether the next batch should run in partitions. Both ways give the same results, so the
-   * choice may follow wall time: partitions first (the first batch, which compiles the workers'
-   * code, is not measured), then one batch on this thread, then the way with the lower recent
-   * cost per visit (an average over the last few batches of each), the other every
-   * PROBE_EVERY-th batch. Partitions are meant for large batches on a machine with free cores; on
-   * one whose cores are taken by other work (waiting for a descheduled worker costs a time slice)
-   * the scanner's thread alone wins. Known weakness: the two averages may come from different
-   * kinds of batches (a merging pass against a steady one), so a choice can be wrong for a while.
-   */
+  /** Whether the next batch should run in partitions (partition-chooser.ts; the results are the same either way). */
   choosePartitioned(): boolean {
     if (this.closed) return false;
     if (!this.adaptive) return true;
-    const probe = ++this.choices % PROBE_EVERY === 0;
-    if (this.nsPartitioned === 0) return true; // the first two batches (the first is a warm-up, not measured)
-    if (this.nsSerial === 0) return false; // then one on this thread, to compare
-    const partitioned = this.nsPartitioned <= this.nsSerial;
-    return probe ? !partitioned : partitioned;
+    return this.chooser.partitioned();
   }
 
-  /** Records a batch's wall time per visit (partitioned or not). */
-  note(partitioned: boolean, ns: number, visits: number): void {
-    if (visits === 0) return;
-    const x = ns / visits;
-    if (partitioned && this.warmedUp++ === 0) return; // the workers' first batch compiles their code
-    if (partitioned) this.nsPartitioned = this.nsPartitioned === 0 ? x : 0.7 * this.nsPartitioned + 0.3 * x;
-    else {
-      this.nsSerial = this.nsSerial === 0 ? x : 0.7 * this.nsSerial + 0.3 * x;
-      this.counters.serialChosen++;
-    }
+  /** Records a batch run on the scanner's thread: `visits` visits, `hashed` pages hashed;
+   * `declined`: one run() declined (counted as failed), not one the chooser gave it. */
+  noteSerial(visits: number, hashed: number, declined = false): void {
+    this.chooser.note(false, visits, hashed, 0, false);
+    if (!declined) this.counters.serialChosen++;
   }
 
   /** Spawns the workers now and resolves when each has started (they start at the first batch otherwise). */
   async started(): Promise<void> {
     if (this.workers.length === 0 && this.nWorkers > 0 && !this.closed) this.spawn();
+    // each executor builds its views of guest memory, its comparer and frame overlay now (a
+    // layout without a batch: seq 0), not inside the first batch; later layouts keep them
+    const layout = this.closed ? undefined : this.currentLayout();
+    if (layout) for (const w of this.workers) w.postMessage({ engine: this.crewId, seq: 0, layout, timeoutMs: this.timeoutMs });
     await Promise.all(this.ready);
   }
 
   private spawn(): void {
-    for (let i = 0; i < this.nWorkers; i++) {
-      const w = new Worker(WORKER_URL);
-      this.ready.push(new Promise<void>((r) => w.addEventListener("message", () => r(), { once: true })));
-      w.addEventListener("error", () => {});
-      w.unref();
-      this.workers.push(w);
-    }
+    if (!this.spawnWorkers) return;
+    const c = joinCrew(this, this.nWorkers);
+    this.crewId = c.id;
+    this.workers = c.workers;
+    this.ready = c.ready;
+    for (const r of this.ready) void r.then(() => this.readyWorkers++);
   }
 
   /** Runs a listed batch of `n` visits in partitions; false: FAIL, nothing changed. */
@@ -196,12 +185,18 @@ export class PartitionEngine {
     ctl[ZERO_FRAME] = this.hv.zeroFrame;
     ctl[POLICY] = params.esx ? 1 : 0;
     Atomics.store(ctl, SEQ, this.seq);
-    for (const w of this.workers) w.postMessage({ seq: this.seq, layout, timeoutMs: this.timeoutMs });
+    let waited = 0;
+    for (const w of this.workers) w.postMessage({ engine: this.crewId, seq: this.seq, layout, timeoutMs: this.timeoutMs });
     try {
+      const t0 = Bun.nanoseconds();
       this.exec!.run(this.seq, this.timeoutMs);
+      const t1 = Bun.nanoseconds();
       if (Atomics.load(ctl, FAIL) === 0) waitFor(ctl, PDONE, this.parts.length, this.timeoutMs);
       Atomics.store(ctl, SEQ, 0); // closed: a worker that comes late leaves at once
       waitZero(ctl, ENTER, this.timeoutMs); // and none is still inside
+      const t2 = Bun.nanoseconds();
+      // the share of this batch the scanner's thread spent waiting for other executors (a worker descheduled inside a partition)
+      waited = t2 > t0 ? (this.exec!.waitedNs + (t2 - t1)) / (t2 - t0) : 0;
     } catch (e) {
       this.closed = true;
       throw new VmdedupError(`partitioned batch failed: ${(e as Error).message}; the scanner's state is lost, close it`);
@@ -212,6 +207,8 @@ export class PartitionEngine {
     }
     this.apply(n);
     this.counters.batches++;
+    const hashed = ctl[HASHED]!;
+    this.chooser.note(true, n, hashed, hashed - this.exec!.hashedInBatch, this.readyWorkers >= this.workers.length && this.workers.length > 0, waited);
     return true;
   }
 
@@ -235,7 +232,7 @@ export class PartitionEngine {
         return { keyHi: buf(st.keyHi), keyLo: buf(st.keyLo), frame: buf(st.frame), gen: buf(st.gen), aux: buf(st.aux), header: buf(st.header), bits: st.bits };
       }),
     };
-    this.exec = new PartitionExec(this.layout);
+    this.exec = new PartitionExec(this.layout, this.exec ?? undefined);
     return this.layout;
   }
 
@@ -280,7 +277,7 @@ export class PartitionEngine {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.workers) w.terminate();
+    if (this.workers.length) leaveCrew(this, this.crewId, this.workers);
     this.workers = [];
   }
 }

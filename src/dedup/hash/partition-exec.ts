@@ -43,7 +43,7 @@ import { HashIndex } from "./hash-index.ts";
 import { Kind } from "./hash-slots.ts";
 import {
   Act, CHAINS, Cls, ENTER, FAIL, HASHED, HCUR, HDONE, MAX_SHARING, N, P, PCUR, PDONE, POLICY, RES_STRIDE, R_COMPARE_BYTES, R_COMPARES, R_HASHED, R_KIND, R_LOOKUPS,
-  R_ZERO_CHECKS, SEQ, SUB, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchViews, type BatchViews, type PartitionLayout,
+  R_ZERO_CHECKS, SEQ, SUB, USE_ZERO, ZERO_FRAME, ZERO_HI, ZERO_LO, batchViews, partBit, type BatchViews, type PartitionLayout,
 } from "./partition-layout.ts";
 import { partitionOf } from "./partitions.ts";
 
@@ -69,7 +69,8 @@ export class PartitionExec {
   private readonly visitPos: Int32Array;
   private readonly parts: HashIndex[];
   private readonly cmp: FrameComparer;
-  private readonly work: ScannerWork = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
+  private readonly work: ScannerWork;
+  private readonly memoryKey: readonly SharedArrayBuffer[]; // the segments and frameWriteGen these views are of
   // overlay of the frames this executor's partitions merged in the current batch
   private readonly ovSeq: Int32Array;
   private readonly ovRc: Int32Array;
@@ -80,12 +81,24 @@ export class PartitionExec {
   private part = 0;
   private rehashed = 0; // esx: hinted pages re-hashed in the current partition
   private zeroFrame = 0;
+  /** Pages this executor hashed in phase H of its last batch (the chooser's measure of the workers' share). */
+  hashedInBatch = 0;
+  /** Wall ns this executor waited at the phase H barrier in its last batch (for another executor's sub-chunks). */
+  waitedNs = 0;
 
-  constructor(l: PartitionLayout) {
+  /**
+   * The executor of layout `l`. `prev`: this thread's executor of the engine's previous layout
+   * (a table or the batch buffer grew): its views of guest memory, its comparer and its frame
+   * overlay (arrays of the frame count, the costly part) are kept when the memory is the same.
+   */
+  constructor(l: PartitionLayout, prev?: PartitionExec) {
     this.b = batchViews(l.batch, l.capacity);
-    this.segs = l.segments.map((s) => new Uint8Array(s));
-    this.bufs = l.segments.map((s) => Buffer.from(s));
-    this.gen = new Uint32Array(l.writeGen);
+    const key = [...l.segments, l.writeGen];
+    const same = prev !== undefined && prev.memoryKey.length === key.length && prev.memoryKey.every((x, i) => x === key[i]);
+    this.memoryKey = key;
+    this.segs = same ? prev.segs : l.segments.map((s) => new Uint8Array(s));
+    this.bufs = same ? prev.bufs : l.segments.map((s) => Buffer.from(s));
+    this.gen = same ? prev.gen : new Uint32Array(l.writeGen);
     this.rc = new Uint32Array(l.refcount);
     this.state = new Uint8Array(l.state);
     this.sf = new Int32Array(l.slotFrame);
@@ -104,6 +117,15 @@ export class PartitionExec {
         gen: new Uint32Array(p.gen), aux: new Int32Array(p.aux), header: new Int32Array(p.header), bits: p.bits,
       }),
     );
+    if (same) {
+      this.work = prev.work;
+      this.cmp = prev.cmp;
+      this.ovSeq = prev.ovSeq;
+      this.ovRc = prev.ovRc;
+      this.ovState = prev.ovState;
+      return;
+    }
+    this.work = { pagesHashed: 0, compares: 0, compareBytes: 0, zeroChecks: 0, merges: 0, lookups: 0 };
     const memory = { segments: this.segs, frameWriteGen: this.gen, frames: l.frames } as unknown as MachineMemory;
     this.cmp = new FrameComparer(memory, this.work);
     this.ovSeq = new Int32Array(l.frames + 1);
@@ -127,17 +149,22 @@ export class PartitionExec {
   private share(seq: number, timeoutMs: number): void {
     const ctl = this.b.ctl;
     this.seq = seq;
+    this.hashedInBatch = 0;
+    this.waitedNs = 0;
     this.zeroFrame = ctl[ZERO_FRAME]!;
     const n = ctl[N]!;
     const nsub = (n + SUB - 1) >>> 6;
     for (;;) {
       const j = Atomics.add(ctl, HCUR, 1);
       if (j >= nsub) break;
-      this.classify(j << 6, Math.min(n, (j + 1) << 6));
+      // once a visit failed the batch (it will run on the scanner's thread) the rest is not classified
+      if (Atomics.load(ctl, FAIL) === 0) this.b.subMask[j] = this.classify(j << 6, Math.min(n, (j + 1) << 6));
       Atomics.add(ctl, HDONE, 1);
       Atomics.notify(ctl, HDONE);
     }
+    const w0 = Bun.nanoseconds();
     waitFor(ctl, HDONE, nsub, timeoutMs);
+    this.waitedNs = Bun.nanoseconds() - w0;
     if (Atomics.load(ctl, FAIL) !== 0) return;
     const parts = ctl[P]!;
     for (;;) {
@@ -150,7 +177,8 @@ export class PartitionExec {
   }
 
   // ---- phase H -----------------------------------------------------------------------------------
-  private classify(from: number, to: number): void {
+  /** Classifies positions from..to-1 (one sub-chunk); returns its subMask (partBit of every own and pOld). */
+  private classify(from: number, to: number): number {
     const b = this.b;
     const { kind, seenFrame, seenGen, gen, rc, state, hashHi, hashLo } = this;
     const zf = this.zeroFrame;
@@ -158,6 +186,7 @@ export class PartitionExec {
     const np = b.ctl[P]!;
     const esx = b.ctl[POLICY] === 1;
     let hashed = 0;
+    let mask = 0;
     for (let i = from; i < to; i++) {
       const s = b.vSlot[i]!;
       const f = b.vFrame[i]!;
@@ -203,8 +232,11 @@ export class PartitionExec {
         }
       }
       b.cls[i] = c;
+      if (c !== Cls.NOOP) mask |= partBit(b.own[i]!) | (b.pOld[i]! >= 0 ? partBit(b.pOld[i]!) : 0);
     }
     if (hashed) Atomics.add(b.ctl, HASHED, hashed);
+    this.hashedInBatch += hashed;
+    return mask;
   }
 
   /**
@@ -255,7 +287,13 @@ export class PartitionExec {
     const zf = this.zeroFrame;
     const esxPolicy = b.ctl[POLICY] === 1;
     this.rehashed = 0;
+    const bit = partBit(p);
+    const subMask = b.subMask;
     for (let i = 0; i < n; i++) {
+      if ((i & (SUB - 1)) === 0 && (subMask[i >>> 6]! & bit) === 0) {
+        i += SUB - 1; // no visit of this sub-chunk has work in this partition
+        continue;
+      }
       const c = b.cls[i]!;
       if (c === Cls.NOOP) continue;
       const own = b.own[i]!;

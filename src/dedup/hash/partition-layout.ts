@@ -90,18 +90,37 @@ export interface BatchViews {
   spec: Int32Array;
   specBytes: Int32Array;
   specEq: Uint8Array;
+  /** Per phase-H sub-chunk (SUB positions): bit p set when a visit in it has work in partition p
+   * (own or pOld), for p < 31; bit 31 stands for every partition from 31 on. Phase P skips the
+   * sub-chunks without its bit (a steady batch leaves most sub-chunks empty for most partitions). */
+  subMask: Int32Array;
 }
 
-/** Bytes: control words, results, and per position 14 four-byte arrays, 2 two-byte, 4 one-byte (each rounded up to 8 bytes). */
+/** Arrays start on cache-line boundaries: a phase-H sub-chunk (SUB positions) then covers whole
+ * lines of every per-position array, so two executors classifying neighbouring sub-chunks never
+ * write the same line (no false sharing between them). */
+const LINE = 64;
+
+/** Bytes: control words, results, per position 14 four-byte arrays, 2 two-byte, 4 one-byte, and
+ * per sub-chunk one four-byte mask (each array rounded up to a cache line). */
 export function batchBytes(capacity: number): number {
-  return CTL_WORDS * 4 + MAX_PARTITIONS * RES_STRIDE * 8 + capacity * (14 * 4 + 2 * 2 + 4) + 32 * 8;
+  return CTL_WORDS * 4 + MAX_PARTITIONS * RES_STRIDE * 8 + capacity * (14 * 4 + 2 * 2 + 4) + 4 * subChunks(capacity) + 24 * LINE;
+}
+
+function subChunks(capacity: number): number {
+  return Math.ceil(capacity / SUB) + 1;
+}
+
+/** The subMask bit of partition p. */
+export function partBit(p: number): number {
+  return 1 << Math.min(p, 31);
 }
 
 export function batchViews(sab: SharedArrayBuffer, capacity: number): BatchViews {
   let o = 0;
   const take = <T>(make: (o: number) => T, bytes: number): T => {
     const v = make(o);
-    o += Math.ceil(bytes / 8) * 8;
+    o += Math.ceil(bytes / LINE) * LINE;
     return v;
   };
   const c = capacity;
@@ -130,6 +149,7 @@ export function batchViews(sab: SharedArrayBuffer, capacity: number): BatchViews
     oldKind: take((x) => new Uint8Array(sab, x, c), c),
     act: take((x) => new Uint8Array(sab, x, c), c),
     specEq: take((x) => new Uint8Array(sab, x, c), c),
+    subMask: take((x) => new Int32Array(sab, x, subChunks(c)), 4 * subChunks(c)),
   };
 }
 

@@ -99,10 +99,21 @@ export interface MergeResult {
   savable: number;
   /** Hash-ahead pool hits / (hits + misses) over the run (0 for workers 0). */
   hitRate: number;
-  /** Batches decided in partitions, and batches the partition engine declined (run on one thread). */
+  /** Batches decided in partitions, batches the engine's chooser gave to the scanner's thread,
+   * and batches the partition engine declined (run on one thread). */
   partitionedBatches: number;
+  serialChosenBatches: number;
   declinedBatches: number;
+  /** Process CPU ms (every thread: the scanner's, the workers', the runtime's) of the first pass
+   * and of the 1%-dirty pass. */
+  firstPassCpuMs: number;
+  dirtyPassCpuMs: number;
 }
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** Rewrites every 100th page (same bytes at offset 8, a new write generation): the 1%-dirty pass. */
 export function dirtyOnePercent(guests: Guest[], pages: number): void {
@@ -122,6 +133,7 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
   const eng = partitionEngineOf(s);
   if (eng && mode === "always") eng.adaptive = false;
   await eng?.started();
+  const c0 = cpuMs();
   const t0 = Bun.nanoseconds();
   let mergedNs = -1;
   while (s.stats().fullScans === 0) {
@@ -132,10 +144,13 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
     }
   }
   const firstPassNs = Bun.nanoseconds() - t0;
+  const firstPassCpuMs = cpuMs() - c0;
   dirtyOnePercent(guests, pages);
+  const c1 = cpuMs();
   const t1 = Bun.nanoseconds();
   await s.fullScans(1);
   const dirtyNs = Bun.nanoseconds() - t1;
+  const dirtyPassCpuMs = cpuMs() - c1;
   const c = poolOf(s)?.counters;
   const e = partitionEngineOf(s)?.counters;
   hv.audit();
@@ -149,7 +164,10 @@ export async function mergeAndDirty(pages: number, workers: number, pagesToScan:
     savable,
     hitRate: c ? c.hits / Math.max(1, c.hits + c.misses) : 0,
     partitionedBatches: e?.batches ?? 0,
+    serialChosenBatches: e?.serialChosen ?? 0,
     declinedBatches: e?.failed ?? 0,
+    firstPassCpuMs,
+    dirtyPassCpuMs,
   };
 }
 

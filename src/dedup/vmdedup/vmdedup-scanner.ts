@@ -29,7 +29,7 @@
  * visit and the worker pool's hash-ahead (VmdedupHashAhead) decide by.
  */
 import { FrameState, type Hypervisor } from "../../hypervisor/index.ts";
-import { HashScannerBase } from "../hash/hash-scanner-base.ts";
+import { PartitionedHashScanner } from "../hash/partitioned-scanner.ts";
 import type { HashIndex } from "../hash/hash-index.ts";
 import { Kind, type HashSlots } from "../hash/hash-slots.ts";
 import type { HashAheadFilter } from "../visit-order.ts";
@@ -52,7 +52,7 @@ export class VmdedupHashAhead implements HashAheadFilter {
   }
 }
 
-export class VmdedupScanner extends HashScannerBase {
+export class VmdedupScanner extends PartitionedHashScanner {
   readonly policy = "vmdedup" as const;
 
   protected visit(slot: number, frame: number): void {
