@@ -31,4 +31,19 @@ describe("write-latency fit", () => {
     }
     expect(() => latencyQuantiles([])).toThrow(InvalidArgumentError);
   });
+
+  test("a store cheaper than the timer's noise (median below 0 once the overhead is subtracted) fits a valid file with privateWriteNs 0", () => {
+    const unmerged = Array.from({ length: 101 }, (_, i) => i - 60); // median -10 ns
+    const doc = fitWriteLatency(unmerged, unmerged.map((x) => x + 3000), { description: "t", host: "h", date: "2026-12-01", timerOverheadNs: 40 }, 2500);
+    expect(doc.privateWriteNs.value).toBe(0);
+    expect(doc.privateWriteNs.source).toContain("below the timer's resolution");
+    expect((doc.measured as { unmerged: { p50Ns: number } }).unmerged.p50Ns).toBe(-10);
+    const dir = mkdtempSync(join(tmpdir(), "wlfit-"));
+    try {
+      writeFileSync(join(dir, "w.json"), JSON.stringify(doc));
+      expect(loadWriteLatency(join(dir, "w.json")).privateWriteNs.value).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

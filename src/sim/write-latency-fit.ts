@@ -4,7 +4,10 @@
  * ksm_tests -C method: one-byte writes to unmerged and to merged anonymous pages; the
  * measurement itself is in src/experiments/kernel-peer/write-latency-kernel.ts), reduced to the
  * noise model's four parameters, with both distributions recorded under `measured`:
- *   privateWriteNs    median of the unmerged writes (timer overhead subtracted by the caller)
+ *   privateWriteNs    median of the unmerged writes (timer overhead subtracted by the caller);
+ *                     0 when that median is below 0: a cached one-byte store is cheaper than the
+ *                     timer's own noise, so after subtracting the overhead half the samples can
+ *                     be negative (the raw quantiles stay under measured)
  *   jitterSigmaNs     robust standard deviation of the unmerged writes: IQR / 1.349 (a normal's)
  *   spikeProbability  share of unmerged writes above median + SPIKE_SIGMAS x that sigma (at least
  *                     SPIKE_MIN_NS above the median): interrupts, preemption, cache misses
@@ -83,7 +86,7 @@ export function fitWriteLatency(unmergedNs: ArrayLike<number>, mergedNs: ArrayLi
     description:
       "Write-latency noise model measured on this host the way the kernel's ksm_tests -C does (src/sim/write-latency-fit.ts). " +
       "The fault path's extra cost stays the cost model's CoW break; the measured merged - unmerged gap is under measured.",
-    privateWriteNs: { value: r1(u.p50Ns), source: `${src}, median` },
+    privateWriteNs: { value: Math.max(0, r1(u.p50Ns)), source: `${src}, median${u.p50Ns < 0 ? " (below the timer's resolution: 0)" : ""}` },
     jitterSigmaNs: { value: r1(sigma), source: `${src}, IQR / 1.349` },
     spikeProbability: { value: Math.round((spikes / u.count) * 1e5) / 1e5, source: `${src}, share above median + max(${SPIKE_MIN_NS} ns, ${SPIKE_SIGMAS} sigma)` },
     spikeMeanNs: { value: spikes > 0 ? r1(excess / spikes) : 0, source: `${src}, mean excess over the median of those` },
