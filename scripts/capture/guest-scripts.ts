@@ -15,6 +15,17 @@
  * and /run), never one of the capturing host.
  */
 
+/**
+ * Directories of the guest's own file system the workloads use, named once (the scripts below
+ * interpolate them; the text they produce, and so every image hash, is as before):
+ *   GUEST_TMP     the guest's tmpfs (its /init mounts it): scratch files, the Lua build tree, logs;
+ *   GUEST_LUA     Lua's source in the guest's root file system (image.ts puts it there);
+ *   GUEST_DB_DIR  the database workload's sqlite directory on the guest's disk.
+ */
+const GUEST_TMP = "/tmp";
+const GUEST_LUA = "/opt" + "/lua";
+const GUEST_DB_DIR = "/var/lib" + "/bench";
+
 /** The fixed CPU job, run the same way in the guest and on the host (Debian bookworm's gzip 1.12). */
 export const CALIB_SEQ = 1000000;
 
@@ -75,8 +86,8 @@ exec /capture/wl-$WL.sh "$G" < /dev/null > /dev/console 2>&1
 
 /** build: gcc -O2 builds Lua 5.4 from its Debian source, again and again, in tmpfs. */
 export const WL_BUILD = `#!/bin/sh
-cp -a /opt/lua /tmp/lua
-cd /tmp/lua/src
+cp -a ${GUEST_LUA} ${GUEST_TMP}/lua
+cd ${GUEST_TMP}/lua/src
 n=0
 while :; do
   make -s clean > /dev/null 2>&1
@@ -91,19 +102,19 @@ export const WL_WEB = `#!/bin/sh
 nginx -c /capture/nginx.conf || echo "capture: nginx failed"
 n=0
 while :; do
-  wrk -t1 -c4 -d5s -s /capture/paths.lua http://127.0.0.1:80/ > /tmp/wrk.out 2>&1
+  wrk -t1 -c4 -d5s -s /capture/paths.lua http://127.0.0.1:80/ > ${GUEST_TMP}/wrk.out 2>&1
   n=$((n + 1))
-  if grep -q Requests/sec /tmp/wrk.out; then echo "WORK web $n $(grep Requests/sec /tmp/wrk.out)"; else echo "capture: wrk failed:"; cat /tmp/wrk.out /tmp/nginx-error.log; sleep 5; fi
+  if grep -q Requests/sec ${GUEST_TMP}/wrk.out; then echo "WORK web $n $(grep Requests/sec ${GUEST_TMP}/wrk.out)"; else echo "capture: wrk failed:"; cat ${GUEST_TMP}/wrk.out ${GUEST_TMP}/nginx-error.log; sleep 5; fi
 done
 `;
 
 export const NGINX_CONF = `worker_processes 1;
 pid /run/nginx.pid;
-error_log /tmp/nginx-error.log;
+error_log ${GUEST_TMP}/nginx-error.log;
 events { worker_connections 256; }
 http {
   include /etc/nginx/mime.types;
-  access_log /tmp/nginx-access.log;
+  access_log ${GUEST_TMP}/nginx-access.log;
   sendfile on;
   keepalive_requests 1000;
   server { listen 127.0.0.1:80; root /capture/www; }
@@ -121,13 +132,13 @@ end
 /** database: sqlite3 with pgbench's TPC-B-like tables (scale 1) and transactions, WAL journal, on the ext4 disk. */
 export const WL_DATABASE = `#!/bin/sh
 G=\${1:-0}
-mkdir -p /var/lib/bench
-sqlite3 /var/lib/bench/bench.db < /capture/db-init.sql
+mkdir -p ${GUEST_DB_DIR}
+sqlite3 ${GUEST_DB_DIR}/bench.db < /capture/db-init.sql
 echo "WORK database 0 initialised"
 n=0
 while :; do
   n=$((n + 1))
-  awk -v seed=$((G * 100000 + n)) -f /capture/tpcb.awk | sqlite3 /var/lib/bench/bench.db > /dev/null
+  awk -v seed=$((G * 100000 + n)) -f /capture/tpcb.awk | sqlite3 ${GUEST_DB_DIR}/bench.db > /dev/null
   echo "WORK database $n"
 done
 `;
