@@ -14,7 +14,7 @@
  *   merge    vmdedup, pool started first (start-up excluded): wall ms until merged (savings =
  *            the oracle's), the first pass, and a 1%-dirty steady pass;
  *   small    the simulator's batches (2,000 pages, 20 ms apart), pool vs inline, paired
- *            per-batch ratios with gate tier 2's median confidence interval (src/gate/stats.ts).
+ *            per-batch ratios with gate tier 2's median confidence interval (bench-stats.ts, shared with the gate).
  * One warm-up run of each case precedes the rounds (not recorded). The speed-up lines (paired by round) are for every worker count; "speedup" in the JSON is for workers = cores - 1. Prints one line per round and the medians with min-max; --out writes everything as JSON.
  */
 import { writeFileSync } from "node:fs";
