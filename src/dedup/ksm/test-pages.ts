@@ -4,16 +4,10 @@ import { createScanner } from "../create-scanner.ts";
 import type { ScannerOptions } from "../types.ts";
 import type { KsmScanner } from "./ksm-scanner.ts";
 
-const PAGE = 4096;
+import { content } from "../shadow-memory.test-util.ts";
 
-/** A page whose content is determined by `id` (0 = all zeros). */
-export function content(id: number): Uint8Array {
-  const p = new Uint8Array(PAGE);
-  if (id === 0) return p;
-  p.fill(id & 0xff);
-  new DataView(p.buffer).setUint32(100, id);
-  return p;
-}
+/** A page whose content is determined by `id` (0 = all zeros): the contract suites' helper. */
+export { content };
 
 export function setup(frames: number, opts: Partial<ScannerOptions> = {}) {
   const hv = new Hypervisor({ frames });
